@@ -1,0 +1,1 @@
+//! spindle-bench (work in progress).

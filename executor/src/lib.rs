@@ -1,0 +1,19 @@
+//! Spindle's executor: task cells, a work-stealing multi-thread scheduler, a current-thread
+//! scheduler and a blocking pool.
+//!
+//! Most users depend on the `spindle` facade, which stacks the timer and IO drivers on this
+//! crate. On its own, the executor runs futures with a plain thread parker as its driver:
+//!
+//! ```
+//! use spindle_executor::runtime::Builder;
+//!
+//! let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+//! let answer = rt.block_on(async {
+//!     let task = spindle_executor::spawn(async { 6 * 7 });
+//!     task.await.unwrap()
+//! });
+//! assert_eq!(answer, 42);
+//! ```
+
+pub mod coop;
+pub mod park;

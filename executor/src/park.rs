@@ -1,0 +1,158 @@
+//! The `Park` trait: how a worker with nothing to do waits, and how it is woken.
+//!
+//! A *driver* (the time driver, the IO reactor) is a `Park` implementation that does useful
+//! work while it waits: the IO driver blocks in `epoll_wait`, the time driver bounds that wait
+//! by the next deadline and fires expired timers afterwards. Drivers stack: the facade builds
+//! `TimeDriver<IoDriver>` and hands it to the executor, which only ever sees `Box<dyn Park>`.
+//!
+//! The executor calls [`Park::park`] with:
+//! - `Some(Duration::ZERO)` to poll for events between task polls (it never blocks then);
+//! - `None` when the worker has nothing else to run: block until unparked or an event comes.
+//!   A `None` park is the only moment every task of a current-thread runtime is idle, which
+//!   is what lets a paused clock auto-advance.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+/// A blocking wait that another thread can interrupt.
+pub trait Park: Send + 'static {
+    /// Blocks the calling thread until [`Unpark::unpark`] is called, the driver has events to
+    /// dispatch, or `timeout` elapses. May return spuriously.
+    fn park(&mut self, timeout: Option<Duration>);
+
+    /// A handle that interrupts the current or the next `park`.
+    ///
+    /// An `unpark` that comes while no thread is parked is remembered: the next `park`
+    /// returns at once. This is what makes the executor's sleep handshake free of lost
+    /// wake-ups.
+    fn unparker(&self) -> Arc<dyn Unpark>;
+
+    /// Called once when the runtime shuts down, after every task has been dropped: wake
+    /// whatever still waits on the driver's resources (they will find it gone).
+    fn shutdown(&mut self) {}
+}
+
+/// Interrupts a [`Park`]. Cheap to call from any thread, any number of times.
+pub trait Unpark: Send + Sync + 'static {
+    fn unpark(&self);
+}
+
+/// What the executor tells a driver about the runtime it is built for.
+#[derive(Clone, Debug)]
+pub struct DriverContext {
+    pub(crate) flavor: Flavor,
+    pub(crate) blocking: BlockingActivity,
+}
+
+impl DriverContext {
+    /// The flavour of runtime the driver will serve.
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    /// How many `spawn_blocking` closures are running or queued right now.
+    pub fn blocking(&self) -> &BlockingActivity {
+        &self.blocking
+    }
+}
+
+/// The runtime flavour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// A live count of blocking closures that are queued or running on the blocking pool.
+///
+/// A paused clock must not jump ahead while one of them runs: it may be about to wake a task.
+#[derive(Clone, Debug, Default)]
+pub struct BlockingActivity(Arc<AtomicUsize>);
+
+impl BlockingActivity {
+    /// Queued plus running blocking closures.
+    pub fn active(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn begin(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn end(&self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The default driver: a plain thread parker with no events of its own.
+#[derive(Default)]
+pub struct ThreadPark {
+    inner: Arc<ThreadParkInner>,
+}
+
+#[derive(Default)]
+struct ThreadParkInner {
+    notified: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl ThreadPark {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Park for ThreadPark {
+    fn park(&mut self, timeout: Option<Duration>) {
+        let mut notified = self.inner.notified.lock();
+        if !*notified {
+            match timeout {
+                Some(d) if d.is_zero() => {}
+                Some(d) => {
+                    self.inner.condvar.wait_for(&mut notified, d);
+                }
+                None => self.inner.condvar.wait(&mut notified),
+            }
+        }
+        *notified = false;
+    }
+
+    fn unparker(&self) -> Arc<dyn Unpark> {
+        self.inner.clone()
+    }
+}
+
+impl Unpark for ThreadParkInner {
+    fn unpark(&self) {
+        *self.notified.lock() = true;
+        self.condvar.notify_one();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpark_before_park_is_remembered() {
+        let mut park = ThreadPark::new();
+        park.unparker().unpark();
+        // Would block forever if the token were lost.
+        park.park(None);
+    }
+
+    #[test]
+    fn unpark_from_another_thread_ends_park() {
+        let mut park = ThreadPark::new();
+        let unparker = park.unparker();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            unparker.unpark();
+        });
+        park.park(None);
+        t.join().unwrap();
+    }
+}

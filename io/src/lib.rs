@@ -1,0 +1,1 @@
+//! spindle-io (work in progress).

@@ -1,0 +1,1 @@
+//! spindle-macros (work in progress).

@@ -1,0 +1,2 @@
+//! Spindle (work in progress).
+pub use spindle_executor as executor;

@@ -1,0 +1,1 @@
+//! spindle-timer (work in progress).
