@@ -1,0 +1,55 @@
+//! TCP, UDP and Unix-domain sockets on the reactor (the facade's `spindle::net`).
+//!
+//! Names and semantics follow tokio's `tokio::net`. Streams implement
+//! `futures_io::AsyncRead + AsyncWrite` (closing shuts the write half down), and, with the
+//! `hyper` feature, `hyper::rt::Read + Write`.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+mod split;
+pub mod tcp;
+mod udp;
+pub mod unix;
+
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};
+
+/// Resolves `addr` now (std's resolver blocks, as tokio's would on its blocking pool), so no
+/// `A::Iter` is held across an await and the caller's future stays `Send`.
+fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(no_addresses());
+    }
+    Ok(addrs)
+}
+
+fn no_addresses() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any address",
+    )
+}
+
+/// Tries `op` on each address in turn, returning the first success or the last error.
+async fn each_addr<T, F, Fut>(addr: impl ToSocketAddrs, mut op: F) -> io::Result<T>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: Future<Output = io::Result<T>>,
+{
+    let mut last_err = None;
+    for addr in resolve(addr)? {
+        match op(addr).await {
+            Ok(value) => return Ok(value),
+            Err(err) => last_err = Some(err),
+        }
+    }
+    Err(last_err.unwrap_or_else(no_addresses))
+}
+
+/// Whether a non-blocking `connect` has started rather than failed.
+fn connect_in_progress(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::EINPROGRESS)
+}
