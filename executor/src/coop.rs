@@ -10,6 +10,7 @@
 //! Outside a task poll (a future driven by `futures::executor::block_on`, say) the budget is
 //! unconstrained.
 
+use crate::sync::thread_local;
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::task::{Context, Poll};
@@ -18,7 +19,7 @@ use std::task::{Context, Poll};
 pub const BUDGET: u8 = 128;
 
 thread_local! {
-    static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
+    static CURRENT: Cell<Option<u8>> = Cell::new(None);
 }
 
 /// Spends one unit of the current task's budget.
@@ -49,15 +50,24 @@ pub async fn consume_budget() {
     poll_fn(poll_proceed).await
 }
 
+/// Runs `f` with no budget at all: nothing inside it is ever told to yield.
+pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    with(None, f)
+}
+
 /// Runs `f` with a fresh budget, restoring the previous one afterwards (also on panic).
 pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
+    with(Some(BUDGET), f)
+}
+
+fn with<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u8>);
     impl Drop for Restore {
         fn drop(&mut self) {
             CURRENT.with(|budget| budget.set(self.0));
         }
     }
-    let _restore = Restore(CURRENT.with(|budget| budget.replace(Some(BUDGET))));
+    let _restore = Restore(CURRENT.with(|cell| cell.replace(budget)));
     f()
 }
 

@@ -14,6 +14,18 @@
 //! });
 //! assert_eq!(answer, 42);
 //! ```
+//!
+//! How a task flows from `spawn` to completion is told in the workspace's `ARCHITECTURE.md`;
+//! the concurrency protocols are written down as numbered rules in the docs of
+//! [`task`] (the state word), `scheduler::multi_thread::idle` (sleep and wake-up),
+//! `scheduler::multi_thread::park` (the driver hand-off) and `blocking` (the pool).
 
+mod blocking;
 pub mod coop;
 pub mod park;
+pub mod runtime;
+mod scheduler;
+mod sync;
+pub mod task;
+
+pub use crate::task::{JoinHandle, spawn, spawn_blocking};

@@ -1,0 +1,344 @@
+//! The runtime: a scheduler, a blocking pool and a driver, and the handles that reach them.
+
+mod builder;
+pub(crate) mod context;
+pub(crate) mod metrics;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use self::builder::{Builder, DriverParts, EnterHook};
+pub use self::context::EnterGuard;
+pub use self::metrics::RuntimeMetrics;
+pub use crate::park::Flavor;
+
+use crate::blocking::BlockingPool;
+use crate::scheduler::{current_thread, multi_thread};
+use crate::task::{JoinHandle, TaskInfo};
+
+/// A running Spindle runtime. Dropping it shuts it down: every task is cancelled and
+/// dropped, then the driver and the blocking pool stop.
+pub struct Runtime {
+    handle: Handle,
+}
+
+/// A cheap, cloneable reference to a runtime, usable from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Arc<HandleInner>,
+}
+
+pub(crate) struct HandleInner {
+    scheduler: Scheduler,
+    blocking: BlockingPool,
+    pub(crate) enter_hook: Option<EnterHook>,
+}
+
+enum Scheduler {
+    MultiThread(Arc<multi_thread::Shared>),
+    CurrentThread(Arc<current_thread::Shared>),
+}
+
+/// Why [`Handle::try_current`] found no runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryCurrentError {
+    #[doc(hidden)]
+    NoContext,
+    #[doc(hidden)]
+    ThreadLocalDestroyed,
+}
+
+impl TryCurrentError {
+    /// No runtime was entered on this thread.
+    pub fn is_missing_context(&self) -> bool {
+        matches!(self, TryCurrentError::NoContext)
+    }
+
+    /// The thread is exiting and its runtime context is already gone.
+    pub fn is_thread_local_destroyed(&self) -> bool {
+        matches!(self, TryCurrentError::ThreadLocalDestroyed)
+    }
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryCurrentError::NoContext => f.write_str(
+                "there is no Spindle runtime on this thread: call this from inside `spindle::run`, \
+                 `Runtime::block_on` or a spawned task, or keep a `Handle` (`Runtime::handle()`) \
+                 and use `Handle::spawn` / `Handle::enter`",
+            ),
+            TryCurrentError::ThreadLocalDestroyed => {
+                f.write_str("the Spindle runtime context of this thread was already destroyed (thread is exiting)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings (no timer or IO driver: those come with
+    /// the `spindle` facade).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    pub(crate) fn from_handle(handle: Handle) -> Runtime {
+        Runtime { handle }
+    }
+
+    /// Runs a future to completion on this thread, and returns its output (asyncio's
+    /// `loop.run_until_complete`). On a multi-thread runtime, spawned tasks run on the
+    /// workers and this thread only waits; on a current-thread runtime, this thread runs
+    /// them.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from a thread that is already driving a runtime (a task, or
+    /// another `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime current on this thread until the guard is dropped.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for worker and blocking threads to stop.
+    /// Threads still busy after that (a task stuck in a blocking call) are left behind.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.handle.shutdown(Some(Instant::now() + timeout));
+    }
+
+    /// Shuts down without waiting for threads that are busy.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.handle.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("flavor", &self.handle.flavor())
+            .finish()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is in.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime, with a message that says how to get one.
+    #[track_caller]
+    pub fn current() -> Handle {
+        Self::current_for("Handle::current()")
+    }
+
+    #[track_caller]
+    pub(crate) fn current_for(what: &str) -> Handle {
+        match context::current() {
+            Ok(handle) => handle,
+            Err(err) => panic!("{what} called outside of a Spindle runtime: {err}"),
+        }
+    }
+
+    /// The handle of the runtime this thread is in, or why there is none.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::current()
+    }
+
+    /// Makes this runtime current on this thread until the guard is dropped, so that
+    /// `spindle::spawn`, timers and sockets work from plain threads.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        context::enter(self)
+    }
+
+    pub fn flavor(&self) -> Flavor {
+        match &self.inner.scheduler {
+            Scheduler::MultiThread(_) => Flavor::MultiThread,
+            Scheduler::CurrentThread(_) => Flavor::CurrentThread,
+        }
+    }
+
+    /// Spawns a task on this runtime. After shutdown, the task is cancelled at once and its
+    /// handle reports it.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_named(future, None)
+    }
+
+    pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.inner.scheduler {
+            Scheduler::MultiThread(shared) => shared.spawn(future, name),
+            Scheduler::CurrentThread(shared) => shared.spawn(future, name),
+        }
+    }
+
+    /// Runs a blocking closure on the blocking pool.
+    ///
+    /// # Panics
+    ///
+    /// Panics if no thread can be started to run it (the error says why).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_blocking_named(f, None)
+    }
+
+    #[track_caller]
+    pub(crate) fn spawn_blocking_named<F, R>(&self, f: F, name: Option<Box<str>>) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        match self.inner.blocking.spawn(f, self, name) {
+            Ok(join) => join,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// Runs a future to completion on this thread; see [`Runtime::block_on`].
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        context::assert_not_driving();
+        let _guard = context::enter_runtime(self);
+        match &self.inner.scheduler {
+            Scheduler::MultiThread(_) => block_on_thread(future),
+            Scheduler::CurrentThread(shared) => shared.block_on(future),
+        }
+    }
+
+    /// A snapshot of every live task: id, name and state.
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.owned().snapshot()
+    }
+
+    fn owned(&self) -> &crate::task::list::OwnedTasks {
+        match &self.inner.scheduler {
+            Scheduler::MultiThread(shared) => &shared.owned,
+            Scheduler::CurrentThread(shared) => &shared.owned,
+        }
+    }
+
+    /// Counters: workers, live and spawned tasks, polls, steals, parks, queue depths,
+    /// blocking threads.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        let owned = self.owned();
+        let blocking = &self.inner.blocking;
+        let mut metrics = RuntimeMetrics {
+            live_tasks: owned.len(),
+            spawned_tasks: owned.spawned(),
+            blocking_threads: blocking.num_threads(),
+            idle_blocking_threads: blocking.num_idle(),
+            blocking_queue_depth: blocking.queue_depth(),
+            ..RuntimeMetrics::default()
+        };
+        match &self.inner.scheduler {
+            Scheduler::MultiThread(shared) => {
+                metrics.workers = shared.num_workers();
+                metrics.global_queue_depth = shared.injector_depth();
+                for worker in 0..shared.num_workers() {
+                    let (polls, steals, parks) = shared.worker_metrics(worker).load();
+                    metrics.polls += polls;
+                    metrics.steals += steals;
+                    metrics.parks += parks;
+                    metrics.local_queue_depths.push(shared.local_depth(worker));
+                }
+            }
+            Scheduler::CurrentThread(shared) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                metrics.workers = 1;
+                metrics.global_queue_depth = shared.injector_depth();
+                metrics.polls = shared.polls.load(Relaxed);
+                metrics.parks = shared.parks.load(Relaxed);
+                metrics
+                    .local_queue_depths
+                    .push(shared.local_depth.load(Relaxed) as usize);
+            }
+        }
+        metrics
+    }
+
+    fn shutdown(&self, deadline: Option<Instant>) {
+        // Futures dropped here may use the runtime's drivers in their destructors.
+        let _enter = self.enter();
+        match &self.inner.scheduler {
+            Scheduler::MultiThread(shared) => shared.shutdown(deadline),
+            Scheduler::CurrentThread(shared) => shared.shutdown(),
+        }
+        self.inner.blocking.shutdown(deadline);
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("flavor", &self.flavor())
+            .finish()
+    }
+}
+
+/// Blocks this thread (not a worker) until `future` completes.
+fn block_on_thread<F: Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let notify = Arc::new(current_thread::ThreadNotify::new());
+    let waker = Waker::from(notify.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = crate::coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+            return output;
+        }
+        notify.wait();
+    }
+}

@@ -1,0 +1,344 @@
+//! The current-thread scheduler: every task runs on the thread that calls `block_on`.
+//!
+//! The *core* (local FIFO queue and driver) belongs to whichever thread is inside
+//! `block_on`. Tasks run in the order they were scheduled, and a task that yields goes to
+//! the back of the queue: the tutorial's func1/func2 interleave exactly as under asyncio.
+//! Wakes from other threads, and spawns while no thread holds the core, go to a
+//! mutex-protected injector that the core drains.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc as StdArc;
+use std::sync::atomic::AtomicU64 as StdAtomicU64;
+use std::task::{Context, Poll, Wake, Waker};
+
+use crate::park::{Park, Unpark};
+use crate::sync::{AtomicBool, Mutex, Ordering, thread_local};
+use crate::task::list::{OwnedTasks, spawn_into};
+use crate::task::{JoinHandle, Notified, Schedule, Task};
+
+pub(crate) struct Shared {
+    /// `None` once the runtime shut down.
+    injector: Mutex<Option<VecDeque<Notified>>>,
+    pub(crate) owned: OwnedTasks,
+    core: Mutex<Option<Box<Core>>>,
+    /// Wakers of `block_on` calls waiting for another thread to give the core back.
+    core_waiters: Mutex<Vec<Waker>>,
+    unparker: StdArc<dyn Unpark>,
+    shutdown: AtomicBool,
+    global_queue_interval: u32,
+    event_interval: u32,
+    pub(crate) polls: StdAtomicU64,
+    pub(crate) parks: StdAtomicU64,
+    pub(crate) local_depth: StdAtomicU64,
+}
+
+struct Core {
+    local: VecDeque<Notified>,
+    tick: u32,
+    driver: Option<Box<dyn Park>>,
+    polls: u64,
+    parks: u64,
+}
+
+struct Context_ {
+    shared: *const Shared,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+thread_local! {
+    static CURRENT: std::cell::Cell<*const Context_> = std::cell::Cell::new(std::ptr::null());
+}
+
+impl Shared {
+    pub(crate) fn new(
+        driver: Box<dyn Park>,
+        global_queue_interval: u32,
+        event_interval: u32,
+    ) -> StdArc<Shared> {
+        StdArc::new(Shared {
+            injector: Mutex::new(Some(VecDeque::new())),
+            owned: OwnedTasks::new(1),
+            unparker: driver.unparker(),
+            core: Mutex::new(Some(Box::new(Core {
+                local: VecDeque::new(),
+                tick: 0,
+                driver: Some(driver),
+                polls: 0,
+                parks: 0,
+            }))),
+            core_waiters: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+            global_queue_interval,
+            event_interval,
+            polls: StdAtomicU64::new(0),
+            parks: StdAtomicU64::new(0),
+            local_depth: StdAtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn spawn<F>(
+        self: &StdArc<Self>,
+        future: F,
+        name: Option<Box<str>>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (notified, join) = spawn_into(&self.owned, self.clone(), future, name);
+        if let Some(notified) = notified {
+            self.schedule(notified, false);
+        }
+        join
+    }
+
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.injector.lock().as_ref().map_or(0, VecDeque::len)
+    }
+
+    /// Runs `future` to completion on this thread, running the runtime's tasks meanwhile.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        loop {
+            let core = self.core.lock().take();
+            if let Some(core) = core {
+                let ctx = Context_ {
+                    shared: self,
+                    core: RefCell::new(Some(core)),
+                };
+                let _guard = CoreGuard {
+                    shared: self,
+                    ctx: &ctx,
+                    prev: CURRENT.with(|c| c.replace(&ctx)),
+                };
+                return ctx.run(future.as_mut());
+            }
+            // Another thread is driving the runtime: drive our future alone until it is
+            // done or the core comes back.
+            let notify = StdArc::new(ThreadNotify::new());
+            let waker = Waker::from(notify.clone());
+            let mut cx = Context::from_waker(&waker);
+            if let Poll::Ready(output) = crate::coop::with_budget(|| future.as_mut().poll(&mut cx))
+            {
+                return output;
+            }
+            self.core_waiters.lock().push(waker.clone());
+            if self.core.lock().is_none() {
+                notify.wait();
+            }
+        }
+    }
+
+    /// Cancels every task and shuts the driver down.
+    pub(crate) fn shutdown(&self) {
+        if self.shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let queued = self.injector.lock().take();
+        self.owned.close_and_shutdown_all();
+        drop(queued);
+        let core = self.core.lock().take();
+        if let Some(mut core) = core {
+            core.local.clear();
+            if let Some(driver) = core.driver.as_mut() {
+                driver.shutdown();
+            }
+        }
+    }
+}
+
+/// Gives the core back when `block_on` returns or unwinds, and wakes anyone waiting for it.
+struct CoreGuard<'a> {
+    shared: &'a Shared,
+    ctx: &'a Context_,
+    prev: *const Context_,
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.prev));
+        if let Some(core) = self.ctx.core.borrow_mut().take() {
+            *self.shared.core.lock() = Some(core);
+        }
+        for waker in std::mem::take(&mut *self.shared.core_waiters.lock()) {
+            waker.wake();
+        }
+    }
+}
+
+/// Wakes the `block_on` future: a flag, then a poke at the driver.
+struct MainWaker {
+    woken: AtomicBool,
+    unparker: StdArc<dyn Unpark>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: StdArc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &StdArc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.unparker.unpark();
+    }
+}
+
+impl Context_ {
+    fn shared(&self) -> &Shared {
+        // SAFETY: set from `&Shared` in `block_on`, whose frame outlives this context.
+        unsafe { &*self.shared }
+    }
+
+    fn run<F: Future>(&self, mut future: std::pin::Pin<&mut F>) -> F::Output {
+        let shared = self.shared();
+        let main = StdArc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            unparker: shared.unparker.clone(),
+        });
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if main.woken.swap(false, Ordering::AcqRel) {
+                if let Poll::Ready(output) =
+                    crate::coop::with_budget(|| future.as_mut().poll(&mut cx))
+                {
+                    return output;
+                }
+            }
+            let mut idle = true;
+            for _ in 0..shared.event_interval {
+                if main.woken.load(Ordering::Acquire) {
+                    idle = false;
+                    break;
+                }
+                let Some(task) = self.next_task() else {
+                    break;
+                };
+                task.run();
+                idle = false;
+            }
+            self.park(idle && !main.woken.load(Ordering::Acquire));
+        }
+    }
+
+    fn next_task(&self) -> Option<Notified> {
+        let shared = self.shared();
+        let mut core = self.core.borrow_mut();
+        let core = core.as_mut().expect("the core is held while block_on runs");
+        core.tick = core.tick.wrapping_add(1);
+        core.polls += 1;
+        let remote = || {
+            shared
+                .injector
+                .lock()
+                .as_mut()
+                .and_then(VecDeque::pop_front)
+        };
+        if core.tick % shared.global_queue_interval == 0 {
+            remote().or_else(|| core.local.pop_front())
+        } else {
+            core.local.pop_front().or_else(remote)
+        }
+    }
+
+    /// Parks in the driver: until an event or a wake if `idle`, else just polls it.
+    fn park(&self, idle: bool) {
+        let shared = self.shared();
+        let mut driver = {
+            let mut core = self.core.borrow_mut();
+            let core = core.as_mut().expect("the core is held while block_on runs");
+            core.parks += u64::from(idle);
+            shared.polls.store(core.polls, Ordering::Relaxed);
+            shared.parks.store(core.parks, Ordering::Relaxed);
+            shared
+                .local_depth
+                .store(core.local.len() as u64, Ordering::Relaxed);
+            core.driver.take().expect("the driver is in the core")
+        };
+        // The core stays borrowable while we park: the driver wakes tasks on this thread and
+        // `schedule` queues them locally.
+        let timeout = if idle {
+            None
+        } else {
+            Some(std::time::Duration::ZERO)
+        };
+        driver.park(timeout);
+        self.core
+            .borrow_mut()
+            .as_mut()
+            .expect("the core is held while block_on runs")
+            .driver = Some(driver);
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, task: Notified, _is_yield: bool) {
+        let ctx = CURRENT.with(|c| c.get());
+        // SAFETY: CURRENT points to a live context on this thread's stack (`block_on`), or
+        // is null.
+        if let Some(ctx) = unsafe { ctx.as_ref() } {
+            if std::ptr::eq(ctx.shared, self) {
+                if let Ok(mut core) = ctx.core.try_borrow_mut() {
+                    if let Some(core) = core.as_mut() {
+                        core.local.push_back(task);
+                        return;
+                    }
+                }
+            }
+        }
+        let mut injector = self.injector.lock();
+        match injector.as_mut() {
+            Some(queue) => {
+                queue.push_back(task);
+                drop(injector);
+                self.unparker.unpark();
+            }
+            // Shut down: the entry is released, the task was cancelled by the shutdown.
+            None => {
+                drop(injector);
+                drop(task);
+            }
+        }
+    }
+
+    fn release(&self, task: &Task) -> Option<Task> {
+        self.owned.remove(task)
+    }
+}
+
+/// Parks a thread that is not driving the runtime until its waker fires.
+pub(crate) struct ThreadNotify {
+    notified: Mutex<bool>,
+    condvar: crate::sync::Condvar,
+}
+
+impl ThreadNotify {
+    pub(crate) fn new() -> ThreadNotify {
+        ThreadNotify {
+            notified: Mutex::new(false),
+            condvar: crate::sync::Condvar::new(),
+        }
+    }
+
+    pub(crate) fn wait(&self) {
+        let mut notified = self.notified.lock();
+        while !*notified {
+            self.condvar.wait(&mut notified);
+        }
+        *notified = false;
+    }
+}
+
+impl Wake for ThreadNotify {
+    fn wake(self: StdArc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &StdArc<Self>) {
+        *self.notified.lock() = true;
+        self.condvar.notify_one();
+    }
+}

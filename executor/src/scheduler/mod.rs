@@ -1,0 +1,2 @@
+pub(crate) mod current_thread;
+pub(crate) mod multi_thread;

@@ -1,0 +1,128 @@
+//! Who is asleep, who is searching: the sleep/wake handshake of the multi-thread scheduler.
+//!
+//! # Protocol
+//!
+//! `state` packs the number of *searching* workers (looking for work to steal) and of
+//! *unparked* workers (not asleep). The rules, cited by the worker loop and the loom model
+//! (`tests/loom_multi_thread.rs`):
+//!
+//! 1. **Publish, then look.** Whoever makes work available (a push to the injector or to a
+//!    local queue that others may steal from) does so *before* a SeqCst read-modify-write
+//!    of `state` in [`Idle::worker_to_notify`]. A worker that stops searching decrements
+//!    `state` with a SeqCst RMW *before* its final look at the queues. The two RMWs are
+//!    ordered; whichever comes second sees the other's effect, so either the pusher sees no
+//!    searcher and wakes someone, or the last searcher's final look sees the work.
+//! 2. **Wake only when nobody is looking.** A pusher wakes a sleeper only if no worker is
+//!    searching and some worker is asleep; a searching worker will find the work, and one
+//!    that is running will look at the queues before it sleeps.
+//! 3. **The last searcher looks again.** A worker that leaves the searching state as the
+//!    last searcher re-checks every queue after publishing that (rule 1), and wakes a
+//!    worker if it finds anything.
+//! 4. **A woken worker searches.** `worker_to_notify` counts the chosen sleeper as
+//!    unparked and searching before it runs, so two pushes in a row do not both wake
+//!    sleepers for work one searcher can handle, and rule 3 applies to the woken worker.
+//! 5. **At most half search.** A worker may start searching only while fewer than half of
+//!    the workers are, to bound the contention that stealing puts on the queues.
+//! 6. **Leaving sleep.** A worker that wakes is either already removed from `sleepers`
+//!    (it was notified, rule 4), or it removes itself (it woke for its own driver's events)
+//!    and counts itself unparked, not searching.
+
+use crate::sync::{AtomicUsize, Mutex, Ordering};
+
+const UNPARKED_SHIFT: usize = 16;
+const SEARCHING_MASK: usize = (1 << UNPARKED_SHIFT) - 1;
+const ONE_SEARCHING: usize = 1;
+const ONE_UNPARKED: usize = 1 << UNPARKED_SHIFT;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    sleepers: Mutex<Vec<usize>>,
+    num_workers: usize,
+}
+
+fn num_searching(state: usize) -> usize {
+    state & SEARCHING_MASK
+}
+
+fn num_unparked(state: usize) -> usize {
+    state >> UNPARKED_SHIFT
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        assert!(num_workers < SEARCHING_MASK, "too many worker threads");
+        Idle {
+            // Every worker starts unparked and not searching.
+            state: AtomicUsize::new(num_workers * ONE_UNPARKED),
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_workers,
+        }
+    }
+
+    /// Rules 1, 2 and 4: the worker to wake for newly published work, if any.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        if !self.should_wake() {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock();
+        if !self.should_wake() {
+            return None;
+        }
+        let worker = sleepers.pop()?;
+        self.state
+            .fetch_add(ONE_SEARCHING | ONE_UNPARKED, Ordering::SeqCst);
+        Some(worker)
+    }
+
+    fn should_wake(&self) -> bool {
+        // An RMW, not a load: rule 1 needs it ordered against the searchers' RMWs.
+        let state = self.state.fetch_add(0, Ordering::SeqCst);
+        num_searching(state) == 0 && num_unparked(state) < self.num_workers
+    }
+
+    /// Rule 5: may this worker start searching?
+    pub(crate) fn try_start_searching(&self) -> bool {
+        let state = self.state.load(Ordering::SeqCst);
+        if 2 * num_searching(state) >= self.num_workers {
+            return false;
+        }
+        self.state.fetch_add(ONE_SEARCHING, Ordering::SeqCst);
+        true
+    }
+
+    /// Rule 1: a searching worker found work. Returns true if it was the last searcher,
+    /// in which case the caller should wake another worker to keep looking.
+    pub(crate) fn stop_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
+        num_searching(prev) == 1
+    }
+
+    /// Rules 1 and 3: the worker goes to sleep. Returns true if it was the last searcher:
+    /// the caller must then look at every queue once more.
+    pub(crate) fn park(&self, worker: usize, searching: bool) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        let dec = ONE_UNPARKED + if searching { ONE_SEARCHING } else { 0 };
+        let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
+        sleepers.push(worker);
+        searching && num_searching(prev) == 1
+    }
+
+    /// Rule 6: after waking. Returns true if the worker was notified (it is now counted as
+    /// searching), false if it removed itself from the sleepers.
+    pub(crate) fn unpark(&self, worker: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        match sleepers.iter().position(|&w| w == worker) {
+            Some(i) => {
+                sleepers.swap_remove(i);
+                self.state.fetch_add(ONE_UNPARKED, Ordering::SeqCst);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Whether the worker is still registered as asleep.
+    pub(crate) fn is_parked(&self, worker: usize) -> bool {
+        self.sleepers.lock().contains(&worker)
+    }
+}

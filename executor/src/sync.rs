@@ -1,0 +1,271 @@
+//! The one place where the executor chooses between real and model-checked primitives.
+//!
+//! Under `--cfg loom`, atomics, `Arc`, `Mutex`, `Condvar`, `UnsafeCell`, thread-locals and
+//! threads come from loom, and the crossbeam deque (whose internals loom cannot see) is
+//! replaced by [`deque`], a mutex-protected stand-in with the same API. Everything else in the
+//! crate imports these names from here and never from `std` directly.
+
+#![allow(dead_code)]
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+#[cfg(not(loom))]
+pub(crate) use std::thread_local;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+#[cfg(loom)]
+pub(crate) use loom::thread_local;
+
+#[cfg(not(loom))]
+pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
+
+#[cfg(loom)]
+pub(crate) use self::loom_lock::{Condvar, Mutex, MutexGuard};
+
+#[cfg(not(loom))]
+pub(crate) use crossbeam_deque as deque;
+
+#[cfg(loom)]
+pub(crate) use self::loom_deque as deque;
+
+/// `UnsafeCell` with loom's closure API, so loom can check every access.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(std::cell::UnsafeCell::new(value))
+    }
+
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// Spawns an OS thread (a loom thread under loom, which has no names or stack sizes).
+pub(crate) fn spawn_thread<F>(name: String, f: F) -> std::io::Result<JoinHandle>
+where
+    F: FnOnce() + Send + 'static,
+{
+    #[cfg(not(loom))]
+    {
+        std::thread::Builder::new().name(name).spawn(f)
+    }
+    #[cfg(loom)]
+    {
+        let _ = name;
+        Ok(loom::thread::spawn(f))
+    }
+}
+
+#[cfg(not(loom))]
+pub(crate) type JoinHandle = std::thread::JoinHandle<()>;
+#[cfg(loom)]
+pub(crate) type JoinHandle = loom::thread::JoinHandle<()>;
+
+/// Waits on `condvar` for at most `timeout`; returns whether it timed out. Loom has no
+/// clock, so there the wait is untimed and never reports a time-out.
+pub(crate) fn wait_timeout<T>(
+    condvar: &Condvar,
+    guard: &mut MutexGuard<'_, T>,
+    timeout: std::time::Duration,
+) -> bool {
+    #[cfg(not(loom))]
+    {
+        condvar.wait_for(guard, timeout).timed_out()
+    }
+    #[cfg(loom)]
+    {
+        let _ = timeout;
+        condvar.wait(guard);
+        false
+    }
+}
+
+#[cfg(loom)]
+mod loom_lock {
+    use std::ops::{Deref, DerefMut};
+
+    /// loom's mutex behind parking_lot's API (no poisoning, `try_lock` gives an `Option`).
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            MutexGuard(Some(self.0.lock().unwrap()))
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock().ok().map(|g| MutexGuard(Some(g)))
+        }
+    }
+
+    impl<T> Deref for MutexGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            self.0.as_ref().unwrap()
+        }
+    }
+
+    impl<T> DerefMut for MutexGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            self.0.as_mut().unwrap()
+        }
+    }
+
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Self(loom::sync::Condvar::new())
+        }
+
+        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+            let inner = guard.0.take().unwrap();
+            guard.0 = Some(self.0.wait(inner).unwrap());
+        }
+
+        pub(crate) fn notify_one(&self) -> bool {
+            self.0.notify_one();
+            true
+        }
+
+        pub(crate) fn notify_all(&self) -> usize {
+            self.0.notify_all();
+            0
+        }
+    }
+}
+
+/// A loom-visible stand-in for the parts of `crossbeam_deque` the schedulers use: a mutex
+/// around a `VecDeque`. It is slow and that is the point: every push, pop and steal is a
+/// synchronisation event loom can interleave.
+#[cfg(loom)]
+pub(crate) mod loom_deque {
+    use super::{Arc, Mutex};
+    use std::collections::VecDeque;
+
+    pub(crate) enum Steal<T> {
+        Empty,
+        Success(T),
+        Retry,
+    }
+
+    impl<T> Steal<T> {
+        pub(crate) fn success(self) -> Option<T> {
+            match self {
+                Steal::Success(t) => Some(t),
+                _ => None,
+            }
+        }
+
+        pub(crate) fn is_retry(&self) -> bool {
+            matches!(self, Steal::Retry)
+        }
+    }
+
+    pub(crate) struct Worker<T>(Arc<Mutex<VecDeque<T>>>);
+    pub(crate) struct Stealer<T>(Arc<Mutex<VecDeque<T>>>);
+    pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
+
+    impl<T> Worker<T> {
+        pub(crate) fn new_fifo() -> Self {
+            Self(Arc::new(Mutex::new(VecDeque::new())))
+        }
+        pub(crate) fn stealer(&self) -> Stealer<T> {
+            Stealer(self.0.clone())
+        }
+        pub(crate) fn push(&self, t: T) {
+            self.0.lock().push_back(t)
+        }
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.0.lock().pop_front()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+
+    /// Takes the first item and half of the rest. The batch is moved after the source lock
+    /// is released, so two workers stealing from each other never hold both locks.
+    fn steal_half<T>(src: &Mutex<VecDeque<T>>, dest: &Worker<T>) -> Steal<T> {
+        let (first, batch) = {
+            let mut src = src.lock();
+            let Some(first) = src.pop_front() else {
+                return Steal::Empty;
+            };
+            let extra = src.len() / 2;
+            (first, src.drain(..extra).collect::<Vec<_>>())
+        };
+        dest.0.lock().extend(batch);
+        Steal::Success(first)
+    }
+
+    impl<T> Stealer<T> {
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            steal_half(&self.0, dest)
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+
+    impl<T> Clone for Stealer<T> {
+        fn clone(&self) -> Self {
+            Stealer(self.0.clone())
+        }
+    }
+
+    impl<T> Injector<T> {
+        pub(crate) fn new() -> Self {
+            Self(Mutex::new(VecDeque::new()))
+        }
+        pub(crate) fn push(&self, t: T) {
+            self.0.lock().push_back(t)
+        }
+        pub(crate) fn steal(&self) -> Steal<T> {
+            match self.0.lock().pop_front() {
+                Some(t) => Steal::Success(t),
+                None => Steal::Empty,
+            }
+        }
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            steal_half(&self.0, dest)
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+}

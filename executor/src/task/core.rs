@@ -1,0 +1,502 @@
+//! The task cell, its vtable and the poll/complete/cancel harness (rules in [`super`]).
+
+use std::any::Any;
+use std::future::Future;
+use std::mem::{self, ManuallyDrop};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::error::JoinError;
+use super::id::{CurrentTaskGuard, Id};
+use super::state::{Snapshot, State, ToIdle, ToRunning, WakeByVal};
+use super::waker::waker_ref;
+use crate::sync::UnsafeCell;
+
+/// What a task needs from the scheduler that owns it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Puts a notified task in a run queue. `is_yield` is true when the task woke itself
+    /// during its own poll: it goes to the back, behind everything already waiting.
+    fn schedule(&self, task: Notified, is_yield: bool);
+
+    /// The task completed: take it out of the owned list, returning the list's reference.
+    fn release(&self, task: &Task) -> Option<Task>;
+}
+
+/// The type-erased operations, one instance per future type.
+pub(crate) struct Vtable {
+    poll: unsafe fn(NonNull<Header>),
+    dealloc: unsafe fn(NonNull<Header>),
+    /// Moves the output into `*dst` (a `Poll<Result<T, JoinError>>`) if complete, else
+    /// registers the waker.
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    drop_output: unsafe fn(NonNull<Header>),
+    shutdown: unsafe fn(NonNull<Header>),
+}
+
+/// The part of a task every handle can see without knowing the future's type.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    vtable: &'static Vtable,
+    pub(crate) id: Id,
+    pub(crate) name: Option<Box<str>>,
+    /// The scheduler is a std `Arc` even under loom: its count is not part of the protocol.
+    pub(crate) scheduler: std::sync::Arc<dyn Schedule>,
+    /// Index in the owned list's shard; read and written only under that shard's lock.
+    pub(crate) owned_slot: UnsafeCell<usize>,
+    /// Rule 8.
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+/// `repr(C)` so a pointer to the cell is a pointer to its header.
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// An untyped, uncounted pointer to a task. The typed wrappers below own a reference.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawTask(NonNull<Header>);
+
+// SAFETY: a task's future and output are `Send` (spawn requires it); all shared access to the
+// cell goes through the state protocol (rules 1-9).
+unsafe impl Send for RawTask {}
+// SAFETY: as above; `&RawTask` gives no access to the stage without the protocol.
+unsafe impl Sync for RawTask {}
+
+impl RawTask {
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a RawTask is only reachable through a counted reference (rule 1), so the
+        // cell is alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn from_ptr(ptr: NonNull<Header>) -> RawTask {
+        RawTask(ptr)
+    }
+
+    /// Rule 1.
+    pub(crate) fn drop_reference(self) {
+        if self.header().state.ref_dec() {
+            // SAFETY: that was the last reference (rule 1).
+            unsafe { (self.header().vtable.dealloc)(self.0) }
+        }
+    }
+
+    /// Rule 4, by value: consumes one reference.
+    pub(crate) fn wake_by_val(self) {
+        match self.header().state.wake_by_val() {
+            WakeByVal::Nothing => {}
+            // SAFETY: the last reference was ours (rule 1).
+            WakeByVal::Dealloc => unsafe { (self.header().vtable.dealloc)(self.0) },
+            WakeByVal::Submit => {
+                let scheduler = self.header().scheduler.clone();
+                scheduler.schedule(Notified(Task(self)), false);
+            }
+        }
+    }
+
+    /// Rule 4, by reference.
+    pub(crate) fn wake_by_ref(self) {
+        if self.header().state.wake_by_ref() {
+            let scheduler = self.header().scheduler.clone();
+            scheduler.schedule(Notified(Task(self)), false);
+        }
+    }
+
+    /// Rule 6.
+    pub(crate) fn cancel_remote(self) {
+        if self.header().state.cancel_remote() {
+            let scheduler = self.header().scheduler.clone();
+            scheduler.schedule(Notified(Task(self)), false);
+        }
+    }
+
+    /// # Safety
+    /// `dst` must point to a `Poll<Result<T, JoinError>>` for this task's output type `T`,
+    /// and the caller must be the task's `JoinHandle`.
+    pub(crate) unsafe fn try_read_output(self, dst: *mut (), waker: &Waker) {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
+    }
+
+    /// Rule 7: the `JoinHandle` is dropped.
+    pub(crate) fn drop_join_handle(self) {
+        if self.header().state.drop_join_interest().is_err() {
+            // SAFETY: COMPLETE with join interest: the handle owns the output (rule 7).
+            unsafe { (self.header().vtable.drop_output)(self.0) }
+        }
+        self.drop_reference();
+    }
+}
+
+/// A counted reference to a task.
+pub(crate) struct Task(RawTask);
+
+impl Task {
+    pub(crate) fn raw(&self) -> RawTask {
+        self.0
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        self.0.header()
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.header().id
+    }
+
+    /// Gives up ownership of the reference without releasing it.
+    pub(crate) fn into_raw(self) -> RawTask {
+        let raw = self.0;
+        mem::forget(self);
+        raw
+    }
+
+    /// Rule 9: cancel this task as part of runtime shutdown. Consumes the reference.
+    pub(crate) fn shutdown(self) {
+        let raw = self.into_raw();
+        // SAFETY: we pass on the reference we owned; the vtable function consumes it.
+        unsafe { (raw.header().vtable.shutdown)(raw.0) }
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.drop_reference();
+    }
+}
+
+/// A task's run-queue entry (rule 3).
+pub(crate) struct Notified(Task);
+
+impl Notified {
+    /// Polls the task (or cancels it, or just releases the entry; rule 2).
+    pub(crate) fn run(self) {
+        let raw = self.0.into_raw();
+        // SAFETY: the entry's reference is handed to `poll`, which consumes it.
+        unsafe { (raw.header().vtable.poll)(raw.0) }
+    }
+
+    /// Rule 9, for an entry found in a queue during shutdown.
+    pub(crate) fn shutdown(self) {
+        self.0.shutdown()
+    }
+}
+
+/// Allocates a task. Returns the owned-list reference (`None` if `in_list` is false), the
+/// first run-queue entry, and the raw pointer for the `JoinHandle` (which owns a reference).
+pub(crate) fn new_task<F>(
+    future: F,
+    scheduler: std::sync::Arc<dyn Schedule>,
+    id: Id,
+    name: Option<Box<str>>,
+    in_list: bool,
+) -> (Option<Task>, Notified, RawTask)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let refs = if in_list { 3 } else { 2 };
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(refs),
+            vtable: vtable::<F>(),
+            id,
+            name,
+            scheduler,
+            owned_slot: UnsafeCell::new(usize::MAX),
+            join_waker: UnsafeCell::new(None),
+        },
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    let raw = RawTask(ptr);
+    let listed = in_list.then(|| Task(raw));
+    (listed, Notified(Task(raw)), raw)
+}
+
+fn vtable<F>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // A generic `const` item is promoted to a `'static` per `F`.
+    struct Table<F>(std::marker::PhantomData<F>);
+    impl<F> Table<F>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        const VTABLE: Vtable = Vtable {
+            poll: poll::<F>,
+            dealloc: dealloc::<F>,
+            try_read_output: try_read_output::<F>,
+            drop_output: drop_output::<F>,
+            shutdown: shutdown::<F>,
+        };
+    }
+    &Table::<F>::VTABLE
+}
+
+/// # Safety
+/// `ptr` must point to a live `Cell<F>`.
+unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a Cell<F> {
+    // SAFETY: `Cell` is `repr(C)` with the header first, and the caller guarantees the type.
+    unsafe { ptr.cast::<Cell<F>>().as_ref() }
+}
+
+/// Consumes one reference (a run-queue entry).
+unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: called through F's vtable on a live cell (the entry holds a reference).
+    let cell = unsafe { cell::<F>(ptr) };
+    match cell.header.state.to_running() {
+        ToRunning::Skip => {}
+        // SAFETY: the entry's reference was the last (rule 1).
+        ToRunning::Dealloc => unsafe { dealloc::<F>(ptr) },
+        // SAFETY: we hold RUNNING (rule 2).
+        ToRunning::Cancel => unsafe { cancel_and_complete(cell, 1) },
+        ToRunning::Poll => {
+            // SAFETY: we hold RUNNING (rule 2).
+            match unsafe { poll_future(cell, ptr) } {
+                // SAFETY: the output is stored and we still hold RUNNING (rule 5).
+                Poll::Ready(()) => unsafe { complete(cell, 1) },
+                Poll::Pending => match cell.header.state.to_idle() {
+                    ToIdle::Idle => {}
+                    // SAFETY: our reference was the last (rule 1).
+                    ToIdle::Dealloc => unsafe { dealloc::<F>(ptr) },
+                    ToIdle::Reschedule => {
+                        let scheduler = cell.header.scheduler.clone();
+                        scheduler.schedule(Notified(Task(RawTask(ptr))), true);
+                    }
+                    // SAFETY: still RUNNING (rule 6).
+                    ToIdle::Cancel => unsafe { cancel_and_complete(cell, 1) },
+                },
+            }
+        }
+    }
+}
+
+/// Polls the future once, catching a panic. Returns `Ready` once the stage holds the
+/// output (or the panic).
+///
+/// # Safety
+/// The caller holds RUNNING.
+unsafe fn poll_future<F: Future>(cell: &Cell<F>, ptr: NonNull<Header>) -> Poll<()> {
+    let _current = CurrentTaskGuard::enter(cell.header.id);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: RUNNING gives us exclusive access to the stage (rule 2).
+            let Stage::Running(future) = (unsafe { &mut *stage }) else {
+                unreachable!("a task was polled after it completed");
+            };
+            // SAFETY: the future lives in the heap cell and never moves until dropped.
+            let future = unsafe { Pin::new_unchecked(future) };
+            let waker = waker_ref(ptr);
+            let mut cx = Context::from_waker(&waker);
+            crate::coop::with_budget(|| future.poll(&mut cx))
+        })
+    }));
+    let output = match result {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(output)) => Ok(output),
+        Err(payload) => Err(payload),
+    };
+    // The future is finished or poisoned by its panic: drop it first (its destructor may
+    // panic too, which only matters if the poll did not), then store the result.
+    // SAFETY: we hold RUNNING (rule 2).
+    let dropped = unsafe { drop_future(cell) };
+    let result = match (output, dropped) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(payload)) | (Err(payload), _) => Err(JoinError::panic(
+            cell.header.id,
+            cell.header.name.clone(),
+            payload,
+        )),
+    };
+    // SAFETY: we hold RUNNING (rule 2).
+    unsafe { store(cell, Stage::Finished(result)) };
+    Poll::Ready(())
+}
+
+/// # Safety
+/// The caller holds RUNNING.
+unsafe fn drop_future<F: Future>(cell: &Cell<F>) -> Result<(), Box<dyn Any + Send>> {
+    let _current = CurrentTaskGuard::enter(cell.header.id);
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: forwarded from the caller (rule 2).
+        unsafe { store(cell, Stage::Consumed) }
+    }))
+}
+
+/// # Safety
+/// The caller has exclusive access to the stage (RUNNING, or the output's owner).
+unsafe fn store<F: Future>(cell: &Cell<F>, stage: Stage<F>) {
+    // SAFETY: forwarded from the caller.
+    cell.stage.with_mut(|ptr| unsafe { *ptr = stage });
+}
+
+/// Rule 6: drops the future and completes with a cancellation (or with the panic its
+/// destructor raised).
+///
+/// # Safety
+/// The caller holds RUNNING and `refs` references, which this consumes.
+unsafe fn cancel_and_complete<F: Future>(cell: &Cell<F>, refs: usize) {
+    let header = &cell.header;
+    // SAFETY: forwarded from the caller.
+    let error = match unsafe { drop_future(cell) } {
+        Ok(()) => JoinError::cancelled(header.id, header.name.clone()),
+        Err(payload) => JoinError::panic(header.id, header.name.clone(), payload),
+    };
+    // SAFETY: still RUNNING.
+    unsafe {
+        store(cell, Stage::Finished(Err(error)));
+        complete(cell, refs);
+    }
+}
+
+/// Rule 5.
+///
+/// # Safety
+/// The caller holds RUNNING, has stored the output, and owns `refs` references.
+unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
+    let header = &cell.header;
+    let prev = header.state.to_complete();
+    if !prev.is_join_interested() {
+        // No JoinHandle will read the output (rule 7): drop it here. A panic from the
+        // output's destructor has nowhere to go; it must not unwind into the worker.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: COMPLETE without join interest: the stage is ours (rule 5).
+            unsafe { store(cell, Stage::Consumed) }
+        }));
+    } else if prev.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER was set when we flipped COMPLETE: the cell is ours to read
+        // (rule 8), and the handle will never write it again.
+        header.join_waker.with(|waker| unsafe {
+            if let Some(waker) = &*waker {
+                waker.wake_by_ref();
+            }
+        });
+    }
+    let this = Task(RawTask(NonNull::from(header)));
+    let released = header.scheduler.release(&this);
+    let refs = refs
+        + released.map_or(0, |t| {
+            mem::forget(t);
+            1
+        });
+    // `this` stands for one of the caller's references; release them all in one step.
+    mem::forget(this);
+    if header.state.ref_dec_many(refs) {
+        // SAFETY: those were the last references (rule 1).
+        unsafe { dealloc::<F>(NonNull::from(header)) }
+    }
+}
+
+/// Rule 9. Consumes one reference.
+unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: called through F's vtable; the caller's reference keeps the cell alive.
+    let cell = unsafe { cell::<F>(ptr) };
+    if cell.header.state.cancel_for_shutdown() {
+        // SAFETY: we claimed RUNNING.
+        unsafe { cancel_and_complete(cell, 1) }
+    } else {
+        RawTask(ptr).drop_reference();
+    }
+}
+
+unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: called through F's vtable by the JoinHandle, which holds a reference.
+    let cell = unsafe { cell::<F>(ptr) };
+    if can_read_output(&cell.header, waker) {
+        // SAFETY: COMPLETE and we are the JoinHandle: the output is ours (rules 5, 7); the
+        // caller guarantees `dst`'s type.
+        unsafe {
+            let dst = &mut *dst.cast::<Poll<Result<F::Output, JoinError>>>();
+            *dst = Poll::Ready(take_output(cell));
+        }
+    }
+}
+
+/// # Safety
+/// The task is COMPLETE and the caller owns the output (rule 7).
+unsafe fn take_output<F: Future>(cell: &Cell<F>) -> Result<F::Output, JoinError> {
+    // SAFETY: forwarded from the caller.
+    cell.stage.with_mut(
+        |stage| match mem::replace(unsafe { &mut *stage }, Stage::Consumed) {
+            Stage::Finished(output) => output,
+            _ => panic!("JoinHandle polled after it returned the task's output"),
+        },
+    )
+}
+
+/// Rule 8, the `JoinHandle`'s side. Returns true once the output can be read.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    if !snapshot.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER is clear, so the cell is the handle's (rule 8).
+        return unsafe { set_join_waker(header, waker.clone()) }.is_err();
+    }
+    // SAFETY: JOIN_WAKER is set: the task side may read the cell concurrently, and so may
+    // we; nobody writes it (rule 8).
+    let same = header
+        .join_waker
+        .with(|w| unsafe { (*w).as_ref() }.is_some_and(|w| w.will_wake(waker)));
+    if same {
+        return false;
+    }
+    if header.state.unset_join_waker().is_err() {
+        return true;
+    }
+    // SAFETY: we just cleared JOIN_WAKER, so the cell is the handle's again (rule 8).
+    unsafe { set_join_waker(header, waker.clone()) }.is_err()
+}
+
+/// # Safety
+/// JOIN_WAKER is clear and the caller is the `JoinHandle` (rule 8).
+unsafe fn set_join_waker(header: &Header, waker: Waker) -> Result<(), Snapshot> {
+    // SAFETY: forwarded from the caller.
+    header.join_waker.with_mut(|w| unsafe { *w = Some(waker) });
+    header.state.set_join_waker()
+}
+
+unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: called through F's vtable by the JoinHandle, which holds a reference.
+    let cell = unsafe { cell::<F>(ptr) };
+    // A panicking destructor of the output must not unwind out of `JoinHandle::drop`.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: COMPLETE, and the handle owns the output (rule 7).
+        unsafe { store(cell, Stage::Consumed) }
+    }));
+}
+
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the last reference is gone (rule 1): nobody else can reach the cell, which was
+    // allocated as a `Box<Cell<F>>` in `new_task`.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
+    // A future that was never dropped (impossible by rules 5/9, but cheap to guard) or an
+    // output nobody took may panic in its destructor; the worker must survive it.
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
+}
+
+/// A reference-counted waker that never outlives the poll that made it.
+pub(crate) struct WakerRef(pub(crate) ManuallyDrop<Waker>);
+
+impl std::ops::Deref for WakerRef {
+    type Target = Waker;
+    fn deref(&self) -> &Waker {
+        &self.0
+    }
+}
