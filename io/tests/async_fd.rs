@@ -1,0 +1,171 @@
+//! `Async<T>` over plain Unix socket pairs, and the driver's lifecycle.
+
+#![cfg(not(loom))]
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use common::{block_on, poll_once};
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use spindle_executor::park::Park;
+use spindle_io::{Async, Driver};
+
+#[test]
+fn readiness_on_a_unix_stream_pair() {
+    block_on(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (a, b) = (Async::new(a).unwrap(), Async::new(b).unwrap());
+
+        let mut readable = Box::pin(a.readable());
+        assert!(poll_once(&mut readable).is_pending(), "nothing sent yet");
+        drop(readable);
+        a.writable().await.unwrap();
+
+        b.write_with(|mut s| s.write(b"ping")).await.unwrap();
+        a.readable().await.unwrap();
+        let mut buf = [0; 4];
+        let n = a.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+        assert_eq!(&buf[..n], b"ping");
+
+        // Drained: the next read waits until more comes, and then sees it.
+        let read = async {
+            let mut buf = [0; 4];
+            let n = a.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+            buf[..n].to_vec()
+        };
+        let write = async {
+            common::yield_now().await;
+            b.write_with(|mut s| s.write(b"pong")).await.unwrap();
+        };
+        let (got, ()) = futures_util::future::join(read, write).await;
+        assert_eq!(got, b"pong");
+    });
+}
+
+#[test]
+fn async_read_and_write_impls() {
+    block_on(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (mut a, b) = (Async::new(a).unwrap(), Async::new(b).unwrap());
+        (&b).write_all(b"by reference").await.unwrap();
+        let mut buf = [0; 12];
+        a.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"by reference");
+        a.write_all(b"by value").await.unwrap();
+        let mut buf = [0; 8];
+        (&b).read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"by value");
+        let a = a.into_inner().unwrap();
+        drop(b);
+        let mut rest = Vec::new();
+        // Still non-blocking, and the peer is gone: EOF at once.
+        (&a).read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+    });
+}
+
+#[test]
+fn many_waiters_in_both_directions() {
+    block_on(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (a, b) = (Async::new(a).unwrap(), Async::new(b).unwrap());
+        let readers = futures_util::future::join_all((0..10).map(|_| a.readable()));
+        let writers = futures_util::future::join_all((0..10).map(|_| a.writable()));
+        let poke = async {
+            common::yield_now().await;
+            b.write_with(|mut s| s.write(b"x")).await.unwrap();
+        };
+        let (r, w, ()) = futures_util::future::join3(readers, writers, poke).await;
+        assert!(r.into_iter().chain(w).all(|x| x.is_ok()));
+    });
+}
+
+#[test]
+fn shutdown_wakes_waiters_and_fails_them() {
+    let (mut driver, handle) = Driver::new().unwrap();
+    let _enter = handle.enter();
+    let (a, _b) = UnixStream::pair().unwrap();
+    let a = Async::new(a).unwrap();
+    let mut readable = Box::pin(a.readable());
+    assert!(poll_once(&mut readable).is_pending());
+    driver.shutdown();
+    let err = match poll_once(&mut readable) {
+        std::task::Poll::Ready(result) => result.unwrap_err(),
+        std::task::Poll::Pending => panic!("still waiting after shutdown"),
+    };
+    assert!(err.to_string().contains("shut down"), "{err}");
+    let (c, _d) = UnixStream::pair().unwrap();
+    let err = Async::new(c).unwrap_err();
+    assert!(err.to_string().contains("shut down"), "{err}");
+    // Park after shutdown returns at once rather than blocking forever.
+    driver.park(None);
+}
+
+#[test]
+fn a_dropped_source_leaves_no_stale_event_for_its_successor() {
+    let (mut driver, handle) = Driver::new().unwrap();
+    let _enter = handle.enter();
+    for _ in 0..20 {
+        let (a, b) = UnixStream::pair().unwrap();
+        let a = Async::new(a).unwrap();
+        // An event for `a` is queued in the kernel but not yet dispatched...
+        (&b).write_all(b"stale").unwrap();
+        drop(a);
+        drop(b);
+        // ...and the next source very likely reuses its fd number and slab index.
+        let (c, _d) = UnixStream::pair().unwrap();
+        let c = Async::new(c).unwrap();
+        driver.park(Some(Duration::ZERO));
+        let mut readable = Box::pin(c.readable());
+        assert!(
+            poll_once(&mut readable).is_pending(),
+            "the new source saw the old one's readiness"
+        );
+    }
+}
+
+#[test]
+fn enter_guards_nest_and_restore() {
+    assert!(spindle_io::Handle::try_current().is_err());
+    let (_d1, h1) = Driver::new().unwrap();
+    let (_d2, h2) = Driver::new().unwrap();
+    let g1 = h1.enter();
+    {
+        let _g2 = h2.enter();
+        assert!(spindle_io::Handle::try_current().is_ok());
+    }
+    assert!(spindle_io::Handle::try_current().is_ok());
+    drop(g1);
+    let err = spindle_io::Handle::try_current().unwrap_err();
+    assert!(err.to_string().contains("no Spindle runtime"));
+}
+
+#[test]
+fn unpark_before_park_is_remembered() {
+    let (mut driver, _handle) = Driver::new().unwrap();
+    driver.unparker().unpark();
+    // Would block forever if the notification were lost.
+    driver.park(None);
+    let unparker = driver.unparker();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        unparker.unpark();
+    });
+    driver.park(None);
+    t.join().unwrap();
+}
+
+#[test]
+fn into_inner_on_a_pipe_like_source() -> io::Result<()> {
+    block_on(async {
+        let (a, _b) = UnixStream::pair()?;
+        let a = Async::new(a)?;
+        let std = a.into_inner()?;
+        // Registered again elsewhere: deregistration really removed it from the poller.
+        let again = Async::new(std)?;
+        again.writable().await
+    })
+}
