@@ -23,6 +23,8 @@ use crate::task::{JoinHandle, TaskInfo};
 /// dropped, then the driver and the blocking pool stop.
 pub struct Runtime {
     handle: Handle,
+    /// Set by `shutdown_timeout`, so the drop that follows does not wait again.
+    shut_down: bool,
 }
 
 /// A cheap, cloneable reference to a runtime, usable from any thread.
@@ -88,7 +90,10 @@ impl Runtime {
     }
 
     pub(crate) fn from_handle(handle: Handle) -> Runtime {
-        Runtime { handle }
+        Runtime {
+            handle,
+            shut_down: false,
+        }
     }
 
     /// Runs a future to completion on this thread, and returns its output (asyncio's
@@ -139,8 +144,9 @@ impl Runtime {
 
     /// Shuts down, waiting at most `timeout` for worker and blocking threads to stop.
     /// Threads still busy after that (a task stuck in a blocking call) are left behind.
-    pub fn shutdown_timeout(self, timeout: Duration) {
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.handle.shutdown(Some(Instant::now() + timeout));
+        self.shut_down = true;
     }
 
     /// Shuts down without waiting for threads that are busy.
@@ -151,7 +157,9 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.handle.shutdown(None);
+        if !self.shut_down {
+            self.handle.shutdown(None);
+        }
     }
 }
 

@@ -208,12 +208,10 @@ impl Context_ {
                     return output;
                 }
             }
+            // Run a batch of tasks before looking at the main future again, even if it was
+            // woken: a `block_on` future that yields must let the tasks make progress.
             let mut idle = true;
             for _ in 0..shared.event_interval {
-                if main.woken.load(Ordering::Acquire) {
-                    idle = false;
-                    break;
-                }
                 let Some(task) = self.next_task() else {
                     break;
                 };

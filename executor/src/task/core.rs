@@ -371,6 +371,17 @@ unsafe fn cancel_and_complete<F: Future>(cell: &Cell<F>, refs: usize) {
 unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
     let header = &cell.header;
     let prev = header.state.to_complete();
+    // Leave the owned list before waking the joiner, so a task that has been joined is
+    // never still counted as live.
+    let this = Task(RawTask(NonNull::from(header)));
+    let released = header.scheduler.release(&this);
+    // `this` stands for one of the caller's references; all are released in one step below.
+    mem::forget(this);
+    let refs = refs
+        + released.map_or(0, |t| {
+            mem::forget(t);
+            1
+        });
     if !prev.is_join_interested() {
         // No JoinHandle will read the output (rule 7): drop it here. A panic from the
         // output's destructor has nowhere to go; it must not unwind into the worker.
@@ -387,15 +398,6 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
             }
         });
     }
-    let this = Task(RawTask(NonNull::from(header)));
-    let released = header.scheduler.release(&this);
-    let refs = refs
-        + released.map_or(0, |t| {
-            mem::forget(t);
-            1
-        });
-    // `this` stands for one of the caller's references; release them all in one step.
-    mem::forget(this);
     if header.state.ref_dec_many(refs) {
         // SAFETY: those were the last references (rule 1).
         unsafe { dealloc::<F>(NonNull::from(header)) }

@@ -1,0 +1,111 @@
+//! Building and driving runtimes.
+
+use std::io;
+
+pub use spindle_executor::runtime::{
+    EnterGuard, Flavor, Handle, Runtime, RuntimeMetrics, TryCurrentError,
+};
+
+/// Configures and builds a [`Runtime`] with Spindle's timer and IO drivers stacked on the
+/// executor.
+///
+/// ```
+/// let rt = spindle::runtime::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
+/// ```
+#[derive(Debug)]
+pub struct Builder {
+    inner: spindle_executor::runtime::Builder,
+    start_paused: bool,
+}
+
+impl Builder {
+    /// A work-stealing runtime with one worker per CPU.
+    pub fn new_multi_thread() -> Builder {
+        Builder {
+            inner: spindle_executor::runtime::Builder::new_multi_thread(),
+            start_paused: false,
+        }
+    }
+
+    /// A runtime whose tasks all run on the thread that calls `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            inner: spindle_executor::runtime::Builder::new_current_thread(),
+            start_paused: false,
+        }
+    }
+
+    /// Worker threads (multi-thread flavour; default: number of CPUs).
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        self.inner.worker_threads(n);
+        self
+    }
+
+    /// Most blocking-pool threads at once (default 512).
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.inner.max_blocking_threads(n);
+        self
+    }
+
+    /// Names the runtime's threads.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.inner.thread_name(name);
+        self
+    }
+
+    /// Names the runtime's threads with a function.
+    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Self {
+        self.inner.thread_name_fn(f);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before exiting (default 10 s).
+    pub fn thread_keep_alive(&mut self, keep_alive: std::time::Duration) -> &mut Self {
+        self.inner.thread_keep_alive(keep_alive);
+        self
+    }
+
+    /// Check the global queue first every `n` ticks (default 61).
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
+        self.inner.global_queue_interval(n);
+        self
+    }
+
+    /// Poll for IO and timer events every `n` ticks while busy (default 61).
+    #[track_caller]
+    pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        self.inner.event_interval(n);
+        self
+    }
+
+    /// Start with the clock paused (current-thread flavour only): time advances only by
+    /// `time::advance`, or jumps to the next timer when every task is idle.
+    pub fn start_paused(&mut self, start_paused: bool) -> &mut Self {
+        self.start_paused = start_paused;
+        self
+    }
+
+    /// Timers and IO are always on in Spindle: kept for familiarity, does nothing.
+    pub fn enable_all(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Timers are always on: does nothing.
+    pub fn enable_time(&mut self) -> &mut Self {
+        self
+    }
+
+    /// IO is always on: does nothing.
+    pub fn enable_io(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Builds the runtime and starts its threads.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        self.inner.build()
+    }
+}
