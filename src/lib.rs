@@ -19,6 +19,8 @@
 //! assert_eq!(total, 60);
 //! ```
 
+pub mod io;
+pub mod net;
 pub mod runtime;
 pub mod task;
 

@@ -1,6 +1,10 @@
 //! Building and driving runtimes.
 
+use std::any::Any;
 use std::io;
+use std::sync::Arc;
+
+use spindle_executor::runtime::{DriverParts, EnterHook};
 
 pub use spindle_executor::runtime::{
     EnterGuard, Flavor, Handle, Runtime, RuntimeMetrics, TryCurrentError,
@@ -106,6 +110,15 @@ impl Builder {
 
     /// Builds the runtime and starts its threads.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        self.inner.driver(move |_ctx| {
+            // The IO reactor is innermost: it is what actually blocks (epoll_wait).
+            let (io_driver, io_handle) = spindle_io::Driver::new()?;
+            let enter: EnterHook = Arc::new(move || Box::new(io_handle.enter()) as Box<dyn Any>);
+            Ok(DriverParts {
+                park: Box::new(io_driver),
+                enter: Some(enter),
+            })
+        });
         self.inner.build()
     }
 }
