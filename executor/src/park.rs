@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 /// A blocking wait that another thread can interrupt.
 pub trait Park: Send + 'static {
@@ -88,12 +88,10 @@ impl BlockingActivity {
 }
 
 /// The default driver: a plain thread parker with no events of its own.
-#[derive(Default)]
 pub struct ThreadPark {
     inner: Arc<ThreadParkInner>,
 }
 
-#[derive(Default)]
 struct ThreadParkInner {
     notified: Mutex<bool>,
     condvar: Condvar,
@@ -101,7 +99,18 @@ struct ThreadParkInner {
 
 impl ThreadPark {
     pub fn new() -> Self {
-        Self::default()
+        ThreadPark {
+            inner: Arc::new(ThreadParkInner {
+                notified: Mutex::new(false),
+                condvar: Condvar::new(),
+            }),
+        }
+    }
+}
+
+impl Default for ThreadPark {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -112,7 +121,7 @@ impl Park for ThreadPark {
             match timeout {
                 Some(d) if d.is_zero() => {}
                 Some(d) => {
-                    self.inner.condvar.wait_for(&mut notified, d);
+                    crate::sync::wait_timeout(&self.inner.condvar, &mut notified, d);
                 }
                 None => self.inner.condvar.wait(&mut notified),
             }

@@ -54,6 +54,9 @@ pub(crate) mod state;
 mod waker;
 mod yield_now;
 
+#[cfg(all(test, loom))]
+mod loom;
+
 pub use self::builder::Builder;
 pub use self::error::JoinError;
 pub use self::id::{Id, id, try_id};

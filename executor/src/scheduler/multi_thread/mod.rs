@@ -18,7 +18,7 @@ pub(crate) mod park;
 use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc as StdArc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use self::idle::Idle;
 use self::park::{Parker, SharedDriver, Unparker};
@@ -263,7 +263,7 @@ fn join_until(thread: crate::sync::JoinHandle, deadline: Option<Instant>) -> boo
             if Instant::now() >= deadline {
                 return false;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
     // A worker never panics out of its loop (task panics are caught), so this only fails if
