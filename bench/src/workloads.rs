@@ -1,0 +1,367 @@
+//! The workloads: each is one generic function over [`Rt`], listed by name in [`ALL`].
+//!
+//! To add one (timers, more IO), write `fn name<R: Rt>(rt: &R, s: &Sizes) -> f64`, give it
+//! its sizes in [`Sizes`], and add a `workload!` line to [`ALL`].
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+
+use crate::alloc;
+use crate::rt::{Rt, Spindle, Tokio, join};
+
+/// How big each workload is. [`Sizes::full`] is what the issue asks for;
+/// [`Sizes::quick`] is a smoke test that finishes in seconds.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    pub spawn_tasks: usize,
+    pub yield_tasks: usize,
+    pub yields_per_task: usize,
+    pub ping_pairs: usize,
+    pub ping_round_trips: usize,
+    pub chain_depth: usize,
+    pub idle_tasks: usize,
+    pub echo_conns: usize,
+    pub echo_round_trips: usize,
+    pub bulk_bytes: usize,
+}
+
+impl Sizes {
+    pub fn full() -> Sizes {
+        Sizes {
+            spawn_tasks: 10_000,
+            yield_tasks: 200,
+            yields_per_task: 1_000,
+            ping_pairs: 1_000,
+            ping_round_trips: 100,
+            chain_depth: 1_000,
+            idle_tasks: 100_000,
+            echo_conns: 50,
+            echo_round_trips: 2_000,
+            bulk_bytes: 256 << 20,
+        }
+    }
+
+    pub fn quick() -> Sizes {
+        Sizes {
+            spawn_tasks: 1_000,
+            yield_tasks: 20,
+            yields_per_task: 100,
+            ping_pairs: 50,
+            ping_round_trips: 10,
+            chain_depth: 100,
+            idle_tasks: 1_000,
+            echo_conns: 4,
+            echo_round_trips: 100,
+            bulk_bytes: 8 << 20,
+        }
+    }
+}
+
+/// What a workload's number is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Wall-clock seconds for one run (lower is better).
+    Seconds,
+    /// Bytes still allocated per idle task (lower is better); NaN without the counting
+    /// allocator.
+    BytesPerTask,
+}
+
+/// `(items, label)` that one run of a throughput workload moves.
+pub type PerRun = fn(&Sizes) -> (f64, &'static str);
+
+/// One named workload, ready to run on either runtime.
+pub struct Workload {
+    pub name: &'static str,
+    pub unit: Unit,
+    /// The size, in words, for the table.
+    pub size: fn(&Sizes) -> String,
+    /// For throughput workloads: how many `(items, label)` one run moves, so the table can
+    /// show a rate (items / second).
+    pub per_run: Option<PerRun>,
+    pub spindle: fn(&Spindle, &Sizes) -> f64,
+    pub tokio: fn(&Tokio, &Sizes) -> f64,
+}
+
+macro_rules! workload {
+    (@opt) => { None };
+    (@opt $e:expr) => { Some($e) };
+    ($name:ident, $unit:ident, $size:expr $(, per_run = $per_run:expr)?) => {
+        Workload {
+            name: stringify!($name),
+            unit: Unit::$unit,
+            size: $size,
+            per_run: workload!(@opt $($per_run)?),
+            spindle: $name::<Spindle>,
+            tokio: $name::<Tokio>,
+        }
+    };
+}
+
+/// Every workload, in table order.
+pub const ALL: &[Workload] = &[
+    workload!(spawn_inside, Seconds, |s| format!(
+        "{} tasks",
+        s.spawn_tasks
+    )),
+    workload!(spawn_outside, Seconds, |s| format!(
+        "{} tasks",
+        s.spawn_tasks
+    )),
+    workload!(yield_many, Seconds, |s| format!(
+        "{} tasks x {} yields",
+        s.yield_tasks, s.yields_per_task
+    )),
+    workload!(ping_pong, Seconds, |s| format!(
+        "{} pairs x {} round trips",
+        s.ping_pairs, s.ping_round_trips
+    )),
+    workload!(chained_spawn, Seconds, |s| format!(
+        "{} deep",
+        s.chain_depth
+    )),
+    workload!(idle_task_memory, BytesPerTask, |s| format!(
+        "{} idle tasks",
+        s.idle_tasks
+    )),
+    workload!(
+        tcp_echo,
+        Seconds,
+        |s| format!("{} conns x {} x 64 B", s.echo_conns, s.echo_round_trips),
+        per_run = |s| ((s.echo_conns * s.echo_round_trips) as f64, "round trips/s")
+    ),
+    workload!(
+        tcp_bulk,
+        Seconds,
+        |s| format!("1 conn, {} MB", s.bulk_bytes >> 20),
+        per_run = |s| (s.bulk_bytes as f64 / 1e6, "MB/s")
+    ),
+];
+
+fn timed(f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64()
+}
+
+/// Runs `future` as a task (not on the `block_on` thread, which is no worker) and waits.
+fn in_task<R: Rt, F>(rt: &R, future: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    rt.block_on(join::<R, _>(rt.spawn_outside(future)))
+}
+
+fn spawn_inside<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let n = s.spawn_tasks;
+    timed(|| {
+        in_task(rt, async move {
+            let handles: Vec<_> = (0..n).map(|_| R::spawn(async {})).collect();
+            for handle in handles {
+                join::<R, _>(handle).await;
+            }
+        })
+    })
+}
+
+fn spawn_outside<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    timed(|| {
+        let handles: Vec<_> = (0..s.spawn_tasks)
+            .map(|_| rt.spawn_outside(async {}))
+            .collect();
+        rt.block_on(async {
+            for handle in handles {
+                join::<R, _>(handle).await;
+            }
+        })
+    })
+}
+
+fn yield_many<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let (tasks, yields) = (s.yield_tasks, s.yields_per_task);
+    timed(|| {
+        in_task(rt, async move {
+            let handles: Vec<_> = (0..tasks)
+                .map(|_| {
+                    R::spawn(async move {
+                        for _ in 0..yields {
+                            R::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                join::<R, _>(handle).await;
+            }
+        })
+    })
+}
+
+/// The ball passed back and forth: where to send the reply.
+struct Ball(oneshot::Sender<Ball>);
+
+fn ping_pong<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let (pairs, trips) = (s.ping_pairs, s.ping_round_trips);
+    timed(|| {
+        in_task(rt, async move {
+            let mut handles = Vec::with_capacity(2 * pairs);
+            for _ in 0..pairs {
+                let (to_pong, mut pong_rx) = oneshot::channel::<Ball>();
+                handles.push(R::spawn(async move {
+                    let mut to_pong = to_pong;
+                    for _ in 0..trips {
+                        let (reply, reply_rx) = oneshot::channel();
+                        to_pong.send(Ball(reply)).ok().expect("pong is gone");
+                        to_pong = reply_rx.await.expect("pong dropped the ball").0;
+                    }
+                }));
+                handles.push(R::spawn(async move {
+                    for _ in 0..trips {
+                        let Ball(reply) = pong_rx.await.expect("ping dropped the ball");
+                        let (next, next_rx) = oneshot::channel();
+                        reply.send(Ball(next)).ok().expect("ping is gone");
+                        pong_rx = next_rx;
+                    }
+                }));
+            }
+            for handle in handles {
+                join::<R, _>(handle).await;
+            }
+        })
+    })
+}
+
+/// One link of the chain: spawns the next, and the last one completes `done`.
+fn chain<R: Rt>(left: usize, done: oneshot::Sender<()>) {
+    if left == 0 {
+        let _ = done.send(());
+    } else {
+        drop(R::spawn(async move { chain::<R>(left - 1, done) }));
+    }
+}
+
+fn chained_spawn<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let depth = s.chain_depth;
+    timed(|| {
+        in_task(rt, async move {
+            let (done, finished) = oneshot::channel();
+            chain::<R>(depth, done);
+            finished.await.expect("chain broke");
+        })
+    })
+}
+
+fn idle_task_memory<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    static POLLED: AtomicUsize = AtomicUsize::new(0);
+    let n = s.idle_tasks;
+    POLLED.store(0, Relaxed);
+    let mut handles = Vec::with_capacity(n);
+    let ((), bytes) = alloc::measure(|| {
+        rt.block_on(async {
+            for _ in 0..n {
+                handles.push(R::spawn(async {
+                    POLLED.fetch_add(1, Relaxed);
+                    std::future::pending::<()>().await
+                }));
+            }
+        });
+        // Every task polled once and now idle, as a parked connection handler would be.
+        while POLLED.load(Relaxed) < n {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    rt.block_on(async {
+        handles.iter().for_each(R::abort);
+        for handle in handles {
+            assert!(handle.await.is_err(), "an idle task finished");
+        }
+    });
+    bytes.map_or(f64::NAN, |b| b as f64 / n as f64)
+}
+
+const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+
+fn tcp_echo<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let (conns, trips) = (s.echo_conns, s.echo_round_trips);
+    timed(|| {
+        in_task(rt, async move {
+            let listener = R::bind(LOOPBACK).await.expect("bind");
+            let addr = R::local_addr(&listener);
+            let server = R::spawn(async move {
+                let mut echoers = Vec::with_capacity(conns);
+                for _ in 0..conns {
+                    let mut stream = R::accept(&listener).await.expect("accept");
+                    echoers.push(R::spawn(async move {
+                        let mut buf = [0u8; 64];
+                        loop {
+                            match R::read(&mut stream, &mut buf).await.expect("server read") {
+                                0 => break,
+                                n => R::write_all(&mut stream, &buf[..n]).await.expect("echo"),
+                            }
+                        }
+                    }));
+                }
+                for echoer in echoers {
+                    join::<R, _>(echoer).await;
+                }
+            });
+            let clients: Vec<_> = (0..conns)
+                .map(|_| {
+                    R::spawn(async move {
+                        let mut stream = R::connect(addr).await.expect("connect");
+                        let (msg, mut buf) = ([7u8; 64], [0u8; 64]);
+                        for _ in 0..trips {
+                            R::write_all(&mut stream, &msg).await.expect("client write");
+                            R::read_exact(&mut stream, &mut buf)
+                                .await
+                                .expect("client read");
+                        }
+                        R::close(&mut stream).await.expect("close");
+                    })
+                })
+                .collect();
+            for client in clients {
+                join::<R, _>(client).await;
+            }
+            join::<R, _>(server).await;
+        })
+    })
+}
+
+fn tcp_bulk<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    const CHUNK: usize = 64 << 10;
+    let total = s.bulk_bytes;
+    timed(|| {
+        in_task(rt, async move {
+            let listener = R::bind(LOOPBACK).await.expect("bind");
+            let addr = R::local_addr(&listener);
+            let writer = R::spawn(async move {
+                let mut stream = R::connect(addr).await.expect("connect");
+                let chunk = vec![0x5a; CHUNK];
+                let mut left = total;
+                while left > 0 {
+                    let n = left.min(CHUNK);
+                    R::write_all(&mut stream, &chunk[..n]).await.expect("write");
+                    left -= n;
+                }
+                R::close(&mut stream).await.expect("close");
+            });
+            let mut stream = R::accept(&listener).await.expect("accept");
+            let mut buf = vec![0; CHUNK];
+            let mut got = 0;
+            loop {
+                match R::read(&mut stream, &mut buf).await.expect("read") {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            assert_eq!(got, total, "short transfer");
+            join::<R, _>(writer).await;
+        })
+    })
+}
