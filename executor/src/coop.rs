@@ -10,7 +10,6 @@
 //! Outside a task poll (a future driven by `futures::executor::block_on`, say) the budget is
 //! unconstrained.
 
-use crate::sync::thread_local;
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::task::{Context, Poll};
@@ -18,8 +17,8 @@ use std::task::{Context, Poll};
 /// Units a task gets per poll.
 pub const BUDGET: u8 = 128;
 
-thread_local! {
-    static CURRENT: Cell<Option<u8>> = Cell::new(None);
+loom_aware_thread_local! {
+    static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
 }
 
 /// Spends one unit of the current task's budget.

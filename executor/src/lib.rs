@@ -20,6 +20,17 @@
 //! [`task`] (the state word), `scheduler::multi_thread::idle` (sleep and wake-up),
 //! `scheduler::multi_thread::park` (the driver hand-off) and `blocking` (the pool).
 
+/// `std::thread_local!`, or loom's under `--cfg loom` (each loom thread needs its own
+/// values). loom's macro has no `const { }` initialisers, so they are stripped there.
+macro_rules! loom_aware_thread_local {
+    ($($(#[$attr:meta])* static $name:ident : $t:ty = const { $init:expr };)*) => {
+        #[cfg(not(loom))]
+        std::thread_local! { $($(#[$attr])* static $name: $t = const { $init };)* }
+        #[cfg(loom)]
+        loom::thread_local! { $($(#[$attr])* static $name: $t = $init;)* }
+    };
+}
+
 mod blocking;
 pub mod coop;
 pub mod park;

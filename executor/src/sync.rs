@@ -11,15 +11,11 @@
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-#[cfg(not(loom))]
-pub(crate) use std::thread_local;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-#[cfg(loom)]
-pub(crate) use loom::thread_local;
 
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -113,10 +109,12 @@ mod loom_lock {
             Self(loom::sync::Mutex::new(value))
         }
 
+        #[track_caller]
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             MutexGuard(Some(self.0.lock().unwrap()))
         }
 
+        #[track_caller]
         pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
             self.0.try_lock().ok().map(|g| MutexGuard(Some(g)))
         }
@@ -149,16 +147,19 @@ mod loom_lock {
             Self(loom::sync::Condvar::new())
         }
 
+        #[track_caller]
         pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
             let inner = guard.0.take().unwrap();
             guard.0 = Some(self.0.wait(inner).unwrap());
         }
 
+        #[track_caller]
         pub(crate) fn notify_one(&self) -> bool {
             self.0.notify_one();
             true
         }
 
+        #[track_caller]
         pub(crate) fn notify_all(&self) -> usize {
             self.0.notify_all();
             0

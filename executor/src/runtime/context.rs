@@ -5,13 +5,12 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
 use super::{Handle, TryCurrentError};
-use crate::sync::thread_local;
 
-thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
+loom_aware_thread_local! {
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
     /// Set while this thread drives a runtime (a worker, or inside `block_on`): blocking it
     /// again with a nested `block_on` would stall every task it runs.
-    static DRIVING: Cell<bool> = Cell::new(false);
+    static DRIVING: Cell<bool> = const { Cell::new(false) };
 }
 
 pub(crate) fn current() -> Result<Handle, TryCurrentError> {

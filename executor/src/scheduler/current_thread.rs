@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicU64 as StdAtomicU64;
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::park::{Park, Unpark};
-use crate::sync::{AtomicBool, Mutex, Ordering, thread_local};
+use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::task::list::{OwnedTasks, spawn_into};
 use crate::task::{JoinHandle, Notified, Schedule, Task};
 
@@ -48,8 +48,8 @@ struct Context_ {
     core: RefCell<Option<Box<Core>>>,
 }
 
-thread_local! {
-    static CURRENT: std::cell::Cell<*const Context_> = std::cell::Cell::new(std::ptr::null());
+loom_aware_thread_local! {
+    static CURRENT: std::cell::Cell<*const Context_> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
 impl Shared {

@@ -35,7 +35,7 @@ impl<'a> Builder<'a> {
         F::Output: Send + 'static,
     {
         let handle = Handle::try_current().map_err(io::Error::other)?;
-        Ok(self.spawn_on(future, &handle)?)
+        self.spawn_on(future, &handle)
     }
 
     /// Spawns on the given runtime.

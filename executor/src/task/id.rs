@@ -1,8 +1,6 @@
 use std::fmt;
 use std::num::NonZeroU64;
 
-use crate::sync::thread_local;
-
 /// A task's id: unique among all tasks of the process for its lifetime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(NonZeroU64);
@@ -28,8 +26,8 @@ impl fmt::Display for Id {
     }
 }
 
-thread_local! {
-    static CURRENT_TASK: std::cell::Cell<Option<Id>> = std::cell::Cell::new(None);
+loom_aware_thread_local! {
+    static CURRENT_TASK: std::cell::Cell<Option<Id>> = const { std::cell::Cell::new(None) };
 }
 
 /// Sets the current task id for the duration of a poll (or a drop of the future).

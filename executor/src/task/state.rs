@@ -106,7 +106,9 @@ pub(crate) enum WakeByVal {
 impl State {
     /// A new task: scheduled once, with `refs` references and a `JoinHandle`.
     pub(crate) fn new(refs: usize) -> State {
-        State(AtomicUsize::new(refs * REF_ONE | NOTIFIED | JOIN_INTEREST))
+        State(AtomicUsize::new(
+            (refs * REF_ONE) | NOTIFIED | JOIN_INTEREST,
+        ))
     }
 
     pub(crate) fn load(&self) -> Snapshot {

@@ -26,7 +26,7 @@ use crate::park::Park;
 use crate::runtime::Handle;
 use crate::runtime::metrics::WorkerMetrics;
 use crate::sync::deque::{Injector, Steal, Stealer, Worker};
-use crate::sync::{AtomicBool, Mutex, Ordering, fence, thread_local};
+use crate::sync::{AtomicBool, Mutex, Ordering, fence};
 use crate::task::list::{OwnedTasks, spawn_into};
 use crate::task::{JoinHandle, Notified, Schedule, Task};
 
@@ -79,8 +79,8 @@ struct WorkerContext {
     parker: Parker,
 }
 
-thread_local! {
-    static CURRENT_WORKER: std::cell::Cell<*const WorkerContext> = std::cell::Cell::new(std::ptr::null());
+loom_aware_thread_local! {
+    static CURRENT_WORKER: std::cell::Cell<*const WorkerContext> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
 pub(crate) struct Config {
@@ -514,6 +514,6 @@ impl FastRand {
         x ^= x >> 7;
         x ^= x << 17;
         self.0 = x;
-        ((x >> 32) as u32 as u64 * n as u64 >> 32) as u32
+        (((x >> 32) as u32 as u64 * n as u64) >> 32) as u32
     }
 }

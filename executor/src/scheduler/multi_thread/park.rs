@@ -17,11 +17,14 @@
 //! 5. Whatever woke it, the parker swaps `state` back to EMPTY when it returns.
 //! 6. The driver is held only while parked in it; a busy worker polls it without blocking
 //!    when it is free, so timers and IO still fire while every worker is busy.
+//! 7. The driver is taken with a compare-and-swap on `taken` (Acquire) and given back with a
+//!    store (Release): a try-lock that never blocks, so the owner has exclusive use of the
+//!    driver cell between the two.
 
 use std::sync::Arc as StdArc;
 
 use crate::park::{Park, Unpark};
-use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, UnsafeCell};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
@@ -30,22 +33,61 @@ const NOTIFIED: usize = 3;
 
 /// The driver, shared by all workers of a runtime.
 pub(crate) struct SharedDriver {
-    driver: Mutex<Box<dyn Park>>,
+    /// Rule 7.
+    taken: AtomicBool,
+    driver: UnsafeCell<Box<dyn Park>>,
     unparker: StdArc<dyn Unpark>,
+}
+
+// SAFETY: the driver is `Send`, and rule 7 gives one thread at a time access to it.
+unsafe impl Sync for SharedDriver {}
+
+/// Exclusive use of the driver until dropped (rule 7).
+pub(crate) struct DriverGuard<'a>(&'a SharedDriver);
+
+impl DriverGuard<'_> {
+    pub(crate) fn park(&mut self, timeout: Option<std::time::Duration>) {
+        // SAFETY: holding the guard means we won the CAS on `taken` (rule 7).
+        self.0
+            .driver
+            .with_mut(|driver| unsafe { (*driver).park(timeout) })
+    }
+
+    fn shutdown(&mut self) {
+        // SAFETY: as in `park`.
+        self.0
+            .driver
+            .with_mut(|driver| unsafe { (*driver).shutdown() })
+    }
+}
+
+impl Drop for DriverGuard<'_> {
+    fn drop(&mut self) {
+        self.0.taken.store(false, Ordering::Release);
+    }
 }
 
 impl SharedDriver {
     pub(crate) fn new(driver: Box<dyn Park>) -> SharedDriver {
         let unparker = driver.unparker();
         SharedDriver {
-            driver: Mutex::new(driver),
+            taken: AtomicBool::new(false),
+            driver: UnsafeCell::new(driver),
             unparker,
         }
     }
 
+    /// Rule 7: takes the driver if no one else holds it.
+    pub(crate) fn try_take(&self) -> Option<DriverGuard<'_>> {
+        self.taken
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| DriverGuard(self))
+    }
+
     /// Rule 6: poll for events without blocking, if no one else is in the driver.
     pub(crate) fn poll_nonblocking(&self) {
-        if let Some(mut driver) = self.driver.try_lock() {
+        if let Some(mut driver) = self.try_take() {
             driver.park(Some(std::time::Duration::ZERO));
         }
     }
@@ -54,10 +96,12 @@ impl SharedDriver {
         self.unparker.unpark();
     }
 
-    /// Shuts the driver down; waits for a worker that is still parked in it.
+    /// Shuts the driver down. Called once every worker has stopped; if one is stuck (a
+    /// shutdown that timed out) and still holds the driver, the driver is left to it.
     pub(crate) fn shutdown(&self) {
-        self.unparker.unpark();
-        self.driver.lock().shutdown();
+        if let Some(mut driver) = self.try_take() {
+            driver.shutdown();
+        }
     }
 }
 
@@ -107,7 +151,7 @@ impl Parker {
         {
             return;
         }
-        if let Some(mut driver) = inner.driver.driver.try_lock() {
+        if let Some(mut driver) = inner.driver.try_take() {
             // Rule 2.
             if inner
                 .state
