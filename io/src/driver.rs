@@ -131,6 +131,12 @@ impl Park for Driver {
         if self.shut_down {
             return;
         }
+        if timeout == Some(Duration::ZERO) && self.inner.table.is_empty() {
+            // The executor's between-polls check: with no source registered there is nothing
+            // to find, and `Poller::wait` costs several system calls even with a zero
+            // timeout (BENCHMARKS.md). A pending `notify` stays armed for the next real wait.
+            return;
+        }
         // `wait` retries EINTR itself. What else it can fail with (EBADF, EINVAL on our own
         // epoll fd) cannot happen while we own the poller; `park` may return spuriously, so
         // an error is treated as an empty wake-up rather than taking the worker down.

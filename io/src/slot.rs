@@ -303,6 +303,9 @@ struct TableInner {
 /// Maps poller keys to slots (rule 6).
 pub(crate) struct SlotTable {
     inner: Mutex<TableInner>,
+    /// Registered sources, read without the lock by the driver's non-blocking poll. A
+    /// heuristic, not part of the protocol: a stale read only delays events to the next poll.
+    registered: std::sync::atomic::AtomicUsize,
 }
 
 impl SlotTable {
@@ -313,7 +316,13 @@ impl SlotTable {
                 next_generation: 0,
                 shutdown: false,
             }),
+            registered: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Whether no source is registered (so a non-blocking poll has nothing to find).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.registered.load(std::sync::atomic::Ordering::Relaxed) == 0
     }
 
     /// A fresh slot with a key no earlier slot had at its index (modulo generation wrap).
@@ -333,6 +342,8 @@ impl SlotTable {
         }
         let slot = Arc::new(Slot::new((generation << INDEX_BITS) | index));
         entry.insert(slot.clone());
+        self.registered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(slot)
     }
 
@@ -342,6 +353,8 @@ impl SlotTable {
         let index = index_of(slot.key());
         if inner.slab.get(index).is_some_and(|s| s.key() == slot.key()) {
             inner.slab.remove(index);
+            self.registered
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -366,6 +379,8 @@ impl SlotTable {
         let slots: Vec<Arc<Slot>> = {
             let mut inner = self.inner.lock();
             inner.shutdown = true;
+            self.registered
+                .store(0, std::sync::atomic::Ordering::Relaxed);
             inner.slab.drain().collect()
         };
         for slot in slots {
