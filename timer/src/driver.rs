@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     unparker: std::sync::Arc<TimeUnparker>,
     flavor: Flavor,
     blocking_active: Box<dyn Fn() -> usize + Send + Sync>,
+    /// A copy of `State::shutdown` for owners' lock-free fast path (rule 8).
+    shut_down: AtomicBool,
 }
 
 pub(crate) struct State {
@@ -112,8 +114,15 @@ impl Unpark for TimeUnparker {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+// loom's `thread_local!` takes no `const` initialiser.
+#[cfg(loom)]
+thread_local! {
+    static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
 }
 
 impl<P: Park> Driver<P> {
@@ -164,6 +173,7 @@ impl<P: Park> Driver<P> {
             unparker,
             flavor,
             blocking_active: Box::new(blocking_active),
+            shut_down: AtomicBool::new(false),
         });
         let handle = Handle { shared };
         let driver = Driver {
@@ -287,7 +297,9 @@ impl<P: Park> Drop for Driver<P> {
 
 impl<P: Park> fmt::Debug for Driver<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Driver").field("handle", &self.handle).finish_non_exhaustive()
+        f.debug_struct("Driver")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
     }
 }
 
@@ -404,6 +416,10 @@ impl Shared {
         (ns < NEVER_NS).then_some(ns)
     }
 
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+
     pub(crate) fn unpark(&self) {
         self.unparker.unpark();
     }
@@ -444,6 +460,7 @@ impl Shared {
                 return;
             }
             state.shutdown = true;
+            self.shut_down.store(true, Ordering::Release);
             state.wheel.drain(|node: NonNull<Node>| {
                 // SAFETY: `drain` just unlinked `node`; the lock is held (rule 8).
                 if let Some(waker) = unsafe { entry::take_waker_at_shutdown(node) } {

@@ -33,11 +33,12 @@
 //!    unpark that comes before the park is remembered by the `Park` contract, so the driver
 //!    either saw the entry when it chose its timeout or is woken: an earlier deadline is
 //!    never slept through.
-//! 8. **Shutdown.** Under the lock, the driver marks the state shut down, unlinks every entry
-//!    and takes its waker *without* setting `fired` (the deadline did not pass); it wakes them
-//!    after the lock. An owner that finds `shutdown` under the lock panics with a message
-//!    saying the runtime is gone; its drop still takes the lock (rule 5) and finds the entry
-//!    unlinked.
+//! 8. **Shutdown.** Under the lock, the driver marks the state shut down (also in an atomic
+//!    copy, stored with `Release` before any waker is taken), unlinks every entry and takes its
+//!    waker *without* setting `fired` (the deadline did not pass); it wakes them after the
+//!    lock. The rule-6 fast path reads the atomic copy, so a woken owner takes the lock, finds
+//!    `shutdown` there and panics with a message saying the runtime is gone. Its drop still
+//!    takes the lock (rule 5) and finds the entry unlinked.
 
 use std::marker::PhantomPinned;
 use std::pin::Pin;
@@ -106,7 +107,12 @@ pub(crate) unsafe fn fire(node: NonNull<Node>) -> Option<Waker> {
 /// `node` was just unlinked from the wheel by `Wheel::drain`; the caller holds the lock.
 pub(crate) unsafe fn take_waker_at_shutdown(node: NonNull<Node>) -> Option<Waker> {
     // SAFETY: as in `fire`: a live entry (rule 2), waker slot under the lock (rule 1).
-    unsafe { node.cast::<Entry>().as_ref().waker.with_mut(|slot| (*slot).take()) }
+    unsafe {
+        node.cast::<Entry>()
+            .as_ref()
+            .waker
+            .with_mut(|slot| (*slot).take())
+    }
 }
 
 /// What a `Sleep` owns: the deadline, the driver handle and the pinned [`Entry`].
@@ -171,12 +177,13 @@ impl TimerEntry {
             // A "never" deadline: nothing will fire it, so there is nothing to wake.
             return Poll::Pending;
         }
+        let shared = &this.handle.shared;
         if let Some(stored) = &this.stored_waker {
-            if stored.will_wake(cx.waker()) {
+            // Rule 8: a shut-down driver took the stored waker; take the lock to find out.
+            if stored.will_wake(cx.waker()) && !shared.is_shut_down() {
                 return Poll::Pending;
             }
         }
-        let shared = &this.handle.shared;
         let state = shared.state.lock();
         if this.entry.fired.load(Ordering::Acquire) {
             return Poll::Ready(());
@@ -187,7 +194,9 @@ impl TimerEntry {
         }
         let waker = cx.waker().clone();
         // SAFETY: the lock is held (rule 1).
-        this.entry.waker.with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
+        this.entry
+            .waker
+            .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
         this.stored_waker = Some(waker);
         Poll::Pending
     }
@@ -212,7 +221,9 @@ impl TimerEntry {
         }
         if let Some(waker) = waker {
             // SAFETY: the lock is held (rule 1).
-            self.entry.waker.with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
+            self.entry
+                .waker
+                .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
             self.stored_waker = Some(waker.clone());
         }
         // SAFETY: the entry is pinned inside `self` (see `project`) and unlinked (`in_wheel` is

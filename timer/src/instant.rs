@@ -69,7 +69,8 @@ impl Instant {
 
     /// `self + duration`, or a deadline so far ahead that the timer treats it as "never".
     pub(crate) fn saturating_add(self, duration: Duration) -> Instant {
-        self.checked_add(duration).unwrap_or_else(|| self.far_future())
+        self.checked_add(duration)
+            .unwrap_or_else(|| self.far_future())
     }
 
     /// A deadline the timer treats as "never", counted from `self`.

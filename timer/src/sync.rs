@@ -26,7 +26,9 @@ mod imp {
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             // A panic while holding the lock already fails the model; poisoning adds nothing.
-            self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
 }

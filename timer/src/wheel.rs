@@ -63,7 +63,10 @@ struct Links {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ListId {
     Unlinked,
-    Slot { level: u8, slot: u8 },
+    Slot {
+        level: u8,
+        slot: u8,
+    },
     Overflow,
     /// Due already: handed out by the next `poll_expired`.
     Expired,
@@ -173,7 +176,11 @@ enum Next {
     /// Level-0 slot `slot`, holding tick `tick`: entries to fire.
     Fire { slot: usize, tick: u64 },
     /// Upper-level slot starting at `tick`: entries to cascade.
-    Cascade { level: usize, slot: usize, tick: u64 },
+    Cascade {
+        level: usize,
+        slot: usize,
+        tick: u64,
+    },
     /// The overflow list: re-examine it once the current tick reaches `tick`.
     Overflow { tick: u64 },
 }
@@ -251,7 +258,10 @@ impl Wheel {
         let level = level_for(self.elapsed, tick);
         if level >= LEVELS {
             // SAFETY: forwarded from the caller.
-            unsafe { self.overflow.push_front(node, ListId::Overflow, deadline_ns) };
+            unsafe {
+                self.overflow
+                    .push_front(node, ListId::Overflow, deadline_ns)
+            };
             self.overflow_tick = self.overflow_tick.min(block_start(tick));
             return;
         }
@@ -315,7 +325,9 @@ impl Wheel {
         }
         Some(match self.next()? {
             Next::Fire { slot, .. } => self.latest_ns[slot],
-            Next::Cascade { tick, .. } | Next::Overflow { tick } => tick.saturating_mul(NS_PER_TICK),
+            Next::Cascade { tick, .. } | Next::Overflow { tick } => {
+                tick.saturating_mul(NS_PER_TICK)
+            }
         })
     }
 
@@ -418,7 +430,10 @@ impl Wheel {
 
     /// Unlinks every node and hands it to `f` (used when the driver shuts down).
     pub(crate) fn drain(&mut self, mut f: impl FnMut(NonNull<Node>)) {
-        let mut lists = vec![std::mem::take(&mut self.expired), std::mem::take(&mut self.overflow)];
+        let mut lists = vec![
+            std::mem::take(&mut self.expired),
+            std::mem::take(&mut self.overflow),
+        ];
         for level in 0..LEVELS {
             for slot in 0..SLOTS {
                 lists.push(std::mem::take(&mut self.slots[level][slot]));

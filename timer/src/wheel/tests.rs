@@ -21,8 +21,17 @@ struct Harness {
 impl Harness {
     fn new(nodes: usize) -> Self {
         let nodes: Vec<_> = (0..nodes).map(|_| Box::pin(Node::new())).collect();
-        let ids = nodes.iter().enumerate().map(|(id, node)| (NonNull::from(&**node), id)).collect();
-        Self { wheel: Wheel::new(), nodes, ids, now: 0 }
+        let ids = nodes
+            .iter()
+            .enumerate()
+            .map(|(id, node)| (NonNull::from(&**node), id))
+            .collect();
+        Self {
+            wheel: Wheel::new(),
+            nodes,
+            ids,
+            now: 0,
+        }
     }
 
     fn ptr(&self, id: usize) -> NonNull<Node> {
@@ -84,9 +93,17 @@ fn latest_fire(deadline: u64) -> u64 {
 enum Op {
     /// Insert (or re-insert, which is a reset) timer `id`, `delay` after now; `past` puts the
     /// deadline `delay` before now instead.
-    Insert { id: usize, delay: u64, past: bool },
-    Cancel { id: usize },
-    Advance { by: u64 },
+    Insert {
+        id: usize,
+        delay: u64,
+        past: bool,
+    },
+    Cancel {
+        id: usize,
+    },
+    Advance {
+        by: u64,
+    },
 }
 
 const NODES: usize = 12;
@@ -151,7 +168,10 @@ fn check(ops: Vec<Op>, aligned: bool) -> Result<(), TestCaseError> {
                     let deadline = model.deadline_of.get(&id).copied();
                     prop_assert!(deadline.is_some(), "timer {id} fired but was not pending");
                     let deadline = deadline.unwrap();
-                    prop_assert!(deadline <= now, "timer {id} fired early: {deadline} > {now}");
+                    prop_assert!(
+                        deadline <= now,
+                        "timer {id} fired early: {deadline} > {now}"
+                    );
                     model.cancel(id);
                 }
                 if aligned {
@@ -174,7 +194,13 @@ fn check(ops: Vec<Op>, aligned: bool) -> Result<(), TestCaseError> {
                         let must_wake_by = model
                             .pending
                             .iter()
-                            .map(|&(deadline, _)| if aligned { deadline } else { latest_fire(deadline) })
+                            .map(|&(deadline, _)| {
+                                if aligned {
+                                    deadline
+                                } else {
+                                    latest_fire(deadline)
+                                }
+                            })
                             .min()
                             .unwrap();
                         prop_assert!(wake <= must_wake_by, "wake {wake} after {must_wake_by}");
@@ -191,11 +217,17 @@ fn check(ops: Vec<Op>, aligned: bool) -> Result<(), TestCaseError> {
     let mut turns = 0;
     while let Some(wake) = harness.wheel.next_wake_ns() {
         turns += 1;
-        prop_assert!(turns < 1_000, "the wheel keeps asking to be woken at {wake}");
+        prop_assert!(
+            turns < 1_000,
+            "the wheel keeps asking to be woken at {wake}"
+        );
         now = now.max(wake);
         for id in harness.advance_to(now) {
             let deadline = model.deadline_of.get(&id).copied();
-            prop_assert!(deadline.is_some_and(|deadline| deadline <= now), "timer {id} misfired");
+            prop_assert!(
+                deadline.is_some_and(|deadline| deadline <= now),
+                "timer {id} misfired"
+            );
             model.cancel(id);
         }
     }
@@ -242,13 +274,18 @@ fn timers_sharing_a_millisecond_fire_together_at_the_latest() {
 #[test]
 fn cascades_from_every_level() {
     // One timer per level, each a little past a slot boundary of that level.
-    let deadlines: Vec<u64> = (0..6).map(|level| ((1u64 << (6 * level)) * 3 + 1) * MS).collect();
+    let deadlines: Vec<u64> = (0..6)
+        .map(|level| ((1u64 << (6 * level)) * 3 + 1) * MS)
+        .collect();
     let mut harness = Harness::new(deadlines.len());
     for (id, &deadline) in deadlines.iter().enumerate() {
         harness.insert(id, deadline);
     }
     for (id, &deadline) in deadlines.iter().enumerate() {
-        assert!(harness.advance_to(deadline - 1).is_empty(), "level {id} fired early");
+        assert!(
+            harness.advance_to(deadline - 1).is_empty(),
+            "level {id} fired early"
+        );
         assert_eq!(harness.advance_to(deadline), vec![id]);
     }
 }
