@@ -19,10 +19,13 @@
 //! assert_eq!(total, 60);
 //! ```
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod net;
 pub mod runtime;
 pub mod task;
+pub mod time;
 
 pub use spindle_executor::coop;
 pub use spindle_macros::{main, test};

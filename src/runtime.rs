@@ -109,13 +109,29 @@ impl Builder {
     }
 
     /// Builds the runtime and starts its threads.
+    ///
+    /// Fails with `ErrorKind::Unsupported` if `start_paused` is set on a multi-thread runtime
+    /// (a paused clock needs to know when every task is idle, which only the current-thread
+    /// flavour can tell), or with the OS error if the reactor or a thread cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        self.inner.driver(move |_ctx| {
-            // The IO reactor is innermost: it is what actually blocks (epoll_wait).
+        let start_paused = self.start_paused;
+        if start_paused && self.inner.flavor() == Flavor::MultiThread {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "start_paused(true) needs a current-thread runtime: use Builder::new_current_thread()",
+            ));
+        }
+        self.inner.driver(move |ctx| {
+            // The IO reactor is innermost: it is what actually blocks (epoll_wait), for no
+            // longer than the time driver allows.
             let (io_driver, io_handle) = spindle_io::Driver::new()?;
-            let enter: EnterHook = Arc::new(move || Box::new(io_handle.enter()) as Box<dyn Any>);
+            let (time_driver, time_handle) =
+                spindle_timer::Driver::new(io_driver, ctx, start_paused);
+            let enter: EnterHook = Arc::new(move || {
+                Box::new((io_handle.enter(), time_handle.enter())) as Box<dyn Any>
+            });
             Ok(DriverParts {
-                park: Box::new(io_driver),
+                park: Box::new(time_driver),
                 enter: Some(enter),
             })
         });
