@@ -43,8 +43,15 @@ fn coroutines() {
 
 async fn tasks() {
     section("2. tasks: spawn, name, join, abort (asyncio.create_task)");
-    let named = task::Builder::new().name("n1").spawn(async { "result of n1" }).expect("spawn");
-    println!("task {} finished with {:?}", named.id(), named.await.unwrap());
+    let named = task::Builder::new()
+        .name("n1")
+        .spawn(async { "result of n1" })
+        .expect("spawn");
+    println!(
+        "task {} finished with {:?}",
+        named.id(),
+        named.await.unwrap()
+    );
 
     let mut set = JoinSet::new();
     for i in 1..=5u64 {
@@ -57,7 +64,10 @@ async fn tasks() {
     squares.sort();
     println!("JoinSet collected {squares:?}");
 
-    let forever = task::Builder::new().name("forever").spawn(std::future::pending::<()>()).expect("spawn");
+    let forever = task::Builder::new()
+        .name("forever")
+        .spawn(std::future::pending::<()>())
+        .expect("spawn");
     task::yield_now().await;
     println!("live tasks: {:?}", Handle::current().tasks());
     forever.abort();
@@ -109,7 +119,9 @@ async fn sockets() {
     let addr = listener.local_addr().expect("local addr");
     let server = spindle::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else { break };
+            let Ok((mut stream, _)) = listener.accept().await else {
+                break;
+            };
             spindle::spawn(async move {
                 let mut buf = [0u8; 1024];
                 while let Ok(n) = stream.read(&mut buf).await {

@@ -179,7 +179,7 @@ fn a_busy_task_still_lets_a_timer_fire_on_a_current_thread_runtime() {
 #[test]
 fn sleep_outside_a_runtime_panics_with_advice() {
     let err = std::panic::catch_unwind(|| {
-        let _ = time::sleep(Duration::from_millis(1));
+        drop(time::sleep(Duration::from_millis(1)));
     })
     .unwrap_err();
     let msg = err
