@@ -5,7 +5,11 @@ use std::io;
 use super::id::Id;
 
 /// Why a task produced no output: it was cancelled, or it panicked.
-pub struct JoinError {
+pub struct JoinError(Box<Inner>);
+
+/// Boxed so that `Result<T, JoinError>`, which every task cell has room for, costs one
+/// pointer beside `T` rather than five words: failures are rare, cells are many.
+struct Inner {
     id: Id,
     name: Option<Box<str>>,
     repr: Repr,
@@ -25,29 +29,29 @@ unsafe impl Sync for SyncPayload {}
 
 impl JoinError {
     pub(crate) fn cancelled(id: Id, name: Option<Box<str>>) -> JoinError {
-        JoinError {
+        JoinError(Box::new(Inner {
             id,
             name,
             repr: Repr::Cancelled,
-        }
+        }))
     }
 
     pub(crate) fn panic(id: Id, name: Option<Box<str>>, payload: Box<dyn Any + Send>) -> JoinError {
-        JoinError {
+        JoinError(Box::new(Inner {
             id,
             name,
             repr: Repr::Panic(SyncPayload(payload)),
-        }
+        }))
     }
 
     /// The task was aborted, or dropped by runtime shutdown.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.0.repr, Repr::Cancelled)
     }
 
     /// The task panicked (while polled, or while its future was dropped).
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.0.repr, Repr::Panic(_))
     }
 
     /// The panic payload, to resume the panic with `std::panic::resume_unwind`.
@@ -63,24 +67,27 @@ impl JoinError {
 
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
+        if !self.is_panic() {
+            return Err(self);
+        }
+        match self.0.repr {
             Repr::Panic(payload) => Ok(payload.0),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled => unreachable!("checked above"),
         }
     }
 
     /// The id of the task that failed.
     pub fn id(&self) -> Id {
-        self.id
+        self.0.id
     }
 
     /// The task's name, if it was given one with `task::Builder::name`.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.0.name.as_deref()
     }
 
     fn panic_message(&self) -> Option<&str> {
-        let Repr::Panic(payload) = &self.repr else {
+        let Repr::Panic(payload) = &self.0.repr else {
             return None;
         };
         let payload = &payload.0;
@@ -91,8 +98,8 @@ impl JoinError {
     }
 
     fn fmt_task(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task {}", self.id)?;
-        if let Some(name) = &self.name {
+        write!(f, "task {}", self.0.id)?;
+        if let Some(name) = &self.0.name {
             write!(f, " ({name:?})")?;
         }
         Ok(())
@@ -102,7 +109,7 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.fmt_task(f)?;
-        match (&self.repr, self.panic_message()) {
+        match (&self.0.repr, self.panic_message()) {
             (Repr::Cancelled, _) => write!(f, " was cancelled"),
             (Repr::Panic(_), Some(msg)) => write!(f, " panicked with message {msg:?}"),
             (Repr::Panic(_), None) => write!(f, " panicked"),
@@ -112,10 +119,12 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => write!(f, "JoinError::Cancelled({})", self.id),
-            (Repr::Panic(_), Some(msg)) => write!(f, "JoinError::Panic({}, {msg:?}, ...)", self.id),
-            (Repr::Panic(_), None) => write!(f, "JoinError::Panic({}, ...)", self.id),
+        match (&self.0.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => write!(f, "JoinError::Cancelled({})", self.0.id),
+            (Repr::Panic(_), Some(msg)) => {
+                write!(f, "JoinError::Panic({}, {msg:?}, ...)", self.0.id)
+            }
+            (Repr::Panic(_), None) => write!(f, "JoinError::Panic({}, ...)", self.0.id),
         }
     }
 }
