@@ -636,3 +636,26 @@ fn auto_traits() {
     unpin::<task::JoinHandle<u8>>();
     send(&task::yield_now());
 }
+
+#[test]
+fn idle_blocking_threads_retire_after_keep_alive() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_keep_alive(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let handles: Vec<_> = (0..3).map(|i| spindle::spawn_blocking(move || i)).collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    assert!(rt.metrics().blocking_threads >= 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while rt.metrics().blocking_threads > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(rt.metrics().blocking_threads, 0, "idle threads retire after keep-alive");
+    // And the pool starts threads again when work comes back.
+    assert_eq!(rt.block_on(async { spindle::spawn_blocking(|| 9).await.unwrap() }), 9);
+}
