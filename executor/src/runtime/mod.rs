@@ -17,6 +17,7 @@ pub use crate::park::Flavor;
 
 use crate::blocking::BlockingPool;
 use crate::scheduler::{current_thread, multi_thread};
+use crate::task::list::spawn_into;
 use crate::task::{JoinHandle, TaskInfo};
 
 /// A running Spindle runtime. Dropping it shuts it down: every task is cancelled and
@@ -224,8 +225,8 @@ impl Handle {
         F::Output: Send + 'static,
     {
         match &self.inner.scheduler {
-            Scheduler::MultiThread(shared) => shared.spawn(future, name),
-            Scheduler::CurrentThread(shared) => shared.spawn(future, name),
+            Scheduler::MultiThread(shared) => spawn_into(&shared.owned, shared, future, name),
+            Scheduler::CurrentThread(shared) => spawn_into(&shared.owned, shared, future, name),
         }
     }
 

@@ -16,8 +16,8 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use crate::park::{Park, Unpark};
 use crate::sync::{AtomicBool, Mutex, Ordering};
-use crate::task::list::{OwnedTasks, spawn_into};
-use crate::task::{JoinHandle, Notified, Schedule, Task};
+use crate::task::list::OwnedTasks;
+use crate::task::{Notified, Schedule, Task};
 
 pub(crate) struct Shared {
     /// `None` once the runtime shut down.
@@ -77,22 +77,6 @@ impl Shared {
             parks: StdAtomicU64::new(0),
             local_depth: StdAtomicU64::new(0),
         })
-    }
-
-    pub(crate) fn spawn<F>(
-        self: &StdArc<Self>,
-        future: F,
-        name: Option<Box<str>>,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (notified, join) = spawn_into(&self.owned, self.clone(), future, name);
-        if let Some(notified) = notified {
-            self.schedule(notified, false);
-        }
-        join
     }
 
     pub(crate) fn injector_depth(&self) -> usize {

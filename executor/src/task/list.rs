@@ -110,20 +110,24 @@ impl OwnedTasks {
     }
 }
 
-/// Allocates a task for `scheduler`, binds it to `owned`, and returns the entry to schedule
-/// (if the list was open) and the `JoinHandle`.
-pub(crate) fn spawn_into<F>(
+/// Allocates a task for `scheduler`, binds it to `owned` and schedules it (if the list was
+/// open; otherwise it is already cancelled). Both schedulers spawn through here.
+pub(crate) fn spawn_into<S, F>(
     owned: &OwnedTasks,
-    scheduler: std::sync::Arc<dyn super::Schedule>,
+    scheduler: &std::sync::Arc<S>,
     future: F,
     name: Option<Box<str>>,
-) -> (Option<Notified>, super::JoinHandle<F::Output>)
+) -> super::JoinHandle<F::Output>
 where
+    S: super::Schedule,
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (task, notified, raw) = new_task(future, scheduler, super::Id::next(), name, true);
+    let (task, notified, raw) = new_task(future, scheduler.clone(), super::Id::next(), name, true);
     let join = super::JoinHandle::new(raw);
     let task = task.expect("listed tasks get an owned-list reference");
-    (owned.bind(task, notified), join)
+    if let Some(notified) = owned.bind(task, notified) {
+        scheduler.schedule(notified, false);
+    }
+    join
 }

@@ -16,7 +16,6 @@ mod idle;
 pub(crate) mod park;
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::sync::Arc as StdArc;
 use std::time::Instant;
 
@@ -27,8 +26,8 @@ use crate::runtime::Handle;
 use crate::runtime::metrics::WorkerMetrics;
 use crate::sync::deque::{Injector, Steal, Stealer, Worker};
 use crate::sync::{AtomicBool, Mutex, Ordering, fence};
-use crate::task::list::{OwnedTasks, spawn_into};
-use crate::task::{JoinHandle, Notified, Schedule, Task};
+use crate::task::list::OwnedTasks;
+use crate::task::{Notified, Schedule, Task};
 
 /// Check the injector first every this many ticks.
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
@@ -149,22 +148,6 @@ impl Shared {
             self.threads.lock().push(thread);
         }
         Ok(())
-    }
-
-    pub(crate) fn spawn<F>(
-        self: &StdArc<Self>,
-        future: F,
-        name: Option<Box<str>>,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (notified, join) = spawn_into(&self.owned, self.clone(), future, name);
-        if let Some(notified) = notified {
-            self.schedule(notified, false);
-        }
-        join
     }
 
     fn is_shutdown(&self) -> bool {
