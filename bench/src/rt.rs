@@ -5,6 +5,8 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Instant;
 
 /// What a workload may ask of a runtime. Associated functions without `self` are called
 /// from inside the runtime (a task or `block_on`).
@@ -22,6 +24,8 @@ pub trait Rt: Sized + Send + Sync + 'static {
     type Listener: Send + Sync + 'static;
     /// A connected TCP stream.
     type Stream: Send + 'static;
+    /// The runtime's sleep future (`!Unpin` on both: pin it to poll or reset it).
+    type Sleep: Future<Output = ()> + Send + 'static;
 
     /// A multi-thread runtime with `workers` worker threads.
     fn multi_thread(workers: usize) -> Self;
@@ -41,6 +45,12 @@ pub trait Rt: Sized + Send + Sync + 'static {
     fn abort<T: Send + 'static>(handle: &Self::JoinHandle<T>);
     /// Yields to the scheduler once.
     fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// A sleep until `deadline` (a std `Instant`, converted to the runtime's own), registered
+    /// with the runtime's timer on its first poll; dropping it cancels the timer.
+    fn sleep_until(deadline: Instant) -> Self::Sleep;
+    /// Moves a sleep's deadline in place (`Sleep::reset` on both runtimes).
+    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant);
 
     /// Binds a listener (on loopback, in the workloads).
     fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
@@ -78,6 +88,7 @@ impl Rt for Spindle {
     type JoinError = spindle::task::JoinError;
     type Listener = spindle::net::TcpListener;
     type Stream = spindle::net::TcpStream;
+    type Sleep = spindle::time::Sleep;
 
     fn multi_thread(workers: usize) -> Self {
         let rt = spindle::runtime::Builder::new_multi_thread()
@@ -113,6 +124,14 @@ impl Rt for Spindle {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         spindle::task::yield_now()
+    }
+
+    fn sleep_until(deadline: Instant) -> Self::Sleep {
+        spindle::time::sleep_until(spindle::time::Instant::from_std(deadline))
+    }
+
+    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
+        sleep.reset(spindle::time::Instant::from_std(deadline));
     }
 
     async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {
@@ -161,6 +180,7 @@ impl Rt for Tokio {
     type JoinError = tokio::task::JoinError;
     type Listener = tokio::net::TcpListener;
     type Stream = tokio::net::TcpStream;
+    type Sleep = tokio::time::Sleep;
 
     fn multi_thread(workers: usize) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -197,6 +217,14 @@ impl Rt for Tokio {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
+    }
+
+    fn sleep_until(deadline: Instant) -> Self::Sleep {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline))
+    }
+
+    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
+        sleep.reset(tokio::time::Instant::from_std(deadline));
     }
 
     async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {

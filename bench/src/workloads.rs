@@ -1,11 +1,14 @@
 //! The workloads: each is one generic function over [`Rt`], listed by name in [`ALL`].
 //!
-//! To add one (timers, more IO), write `fn name<R: Rt>(rt: &R, s: &Sizes) -> f64`, give it
-//! its sizes in [`Sizes`], and add a `workload!` line to [`ALL`].
+//! To add one, write `fn name<R: Rt>(rt: &R, s: &Sizes) -> f64` (or `-> Sample`, to report
+//! extra metrics beside the number), give it its sizes in [`Sizes`], and add a `workload!`
+//! line to [`ALL`].
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
@@ -27,6 +30,9 @@ pub struct Sizes {
     pub echo_conns: usize,
     pub echo_round_trips: usize,
     pub bulk_bytes: usize,
+    pub timers: usize,
+    pub sleepers: usize,
+    pub resets: usize,
 }
 
 impl Sizes {
@@ -42,6 +48,9 @@ impl Sizes {
             echo_conns: 50,
             echo_round_trips: 2_000,
             bulk_bytes: 256 << 20,
+            timers: 100_000,
+            sleepers: 10_000,
+            resets: 100_000,
         }
     }
 
@@ -57,6 +66,9 @@ impl Sizes {
             echo_conns: 4,
             echo_round_trips: 100,
             bulk_bytes: 8 << 20,
+            timers: 1_000,
+            sleepers: 100,
+            resets: 1_000,
         }
     }
 }
@@ -69,6 +81,26 @@ pub enum Unit {
     /// Bytes still allocated per idle task (lower is better); NaN without the counting
     /// allocator.
     BytesPerTask,
+    /// Mean seconds a sleep completed after its deadline (lower is better); the p99 is the
+    /// extra metric `"p99"`.
+    Lateness,
+}
+
+/// What one run of a workload measured: its number (the one the ratio compares) and any
+/// extra metrics, by name. The table shows the median of each over the rounds.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    pub value: f64,
+    pub extra: Vec<(&'static str, f64)>,
+}
+
+impl From<f64> for Sample {
+    fn from(value: f64) -> Sample {
+        Sample {
+            value,
+            extra: Vec::new(),
+        }
+    }
 }
 
 /// `(items, label)` that one run of a throughput workload moves.
@@ -83,8 +115,8 @@ pub struct Workload {
     /// For throughput workloads: how many `(items, label)` one run moves, so the table can
     /// show a rate (items / second).
     pub per_run: Option<PerRun>,
-    pub spindle: fn(&Spindle, &Sizes) -> f64,
-    pub tokio: fn(&Tokio, &Sizes) -> f64,
+    pub spindle: fn(&Spindle, &Sizes) -> Sample,
+    pub tokio: fn(&Tokio, &Sizes) -> Sample,
 }
 
 macro_rules! workload {
@@ -96,8 +128,8 @@ macro_rules! workload {
             unit: Unit::$unit,
             size: $size,
             per_run: workload!(@opt $($per_run)?),
-            spindle: $name::<Spindle>,
-            tokio: $name::<Tokio>,
+            spindle: |rt, s| Sample::from($name::<Spindle>(rt, s)),
+            tokio: |rt, s| Sample::from($name::<Tokio>(rt, s)),
         }
     };
 }
@@ -139,6 +171,23 @@ pub const ALL: &[Workload] = &[
         Seconds,
         |s| format!("1 conn, {} MB", s.bulk_bytes >> 20),
         per_run = |s| (s.bulk_bytes as f64 / 1e6, "MB/s")
+    ),
+    workload!(
+        timer_create_cancel,
+        Seconds,
+        |s| format!("{} timers", s.timers),
+        per_run = |s| (s.timers as f64, "timers/s")
+    ),
+    workload!(sleep_lateness, Lateness, |s| format!(
+        "{} tasks x sleep {} ms",
+        s.sleepers,
+        LATENESS_SLEEP.as_millis()
+    )),
+    workload!(
+        sleep_reset_churn,
+        Seconds,
+        |s| format!("{} sleeps, {} resets", RESET_SLEEPS, s.resets),
+        per_run = |s| (s.resets as f64, "resets/s")
     ),
 ];
 
@@ -362,6 +411,117 @@ fn tcp_bulk<R: Rt>(rt: &R, s: &Sizes) -> f64 {
             }
             assert_eq!(got, total, "short transfer");
             join::<R, _>(writer).await;
+        })
+    })
+}
+
+/// splitmix64: a small, seeded generator, so both runtimes see the same "random" deadlines.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n
+    }
+
+    /// A delay spread log-uniformly from 1 ms to ~17 minutes, so the timers land on every
+    /// level of a timer wheel, not just one.
+    fn delay(&mut self) -> Duration {
+        let scale = 1u64 << self.below(20);
+        Duration::from_millis(scale + self.below(scale))
+    }
+}
+
+/// Creates `timers` sleeps with random deadlines, polls each once (which registers it with
+/// the timer), then drops them all (which cancels them). The time includes the `Vec` of
+/// sleeps (one allocation) but no per-timer allocation of the bench's own.
+fn timer_create_cancel<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let n = s.timers;
+    timed(|| {
+        in_task(rt, async move {
+            let now = Instant::now();
+            let mut rng = Rng(0x5eed);
+            let mut sleeps: Vec<R::Sleep> =
+                (0..n).map(|_| R::sleep_until(now + rng.delay())).collect();
+            poll_fn(|cx| {
+                for sleep in &mut sleeps {
+                    // SAFETY: the sleeps are never moved after this: the `Vec` is not touched
+                    // again until it is dropped, and dropping it drops them in place.
+                    let sleep = unsafe { Pin::new_unchecked(sleep) };
+                    // Pending but for the odd 1 ms timer whose deadline passed meanwhile.
+                    let _ = sleep.poll(cx);
+                }
+                Poll::Ready(())
+            })
+            .await;
+            drop(sleeps);
+        })
+    })
+}
+
+/// How long each task of `sleep_lateness` sleeps.
+const LATENESS_SLEEP: Duration = Duration::from_millis(10);
+
+/// `sleepers` tasks each sleep until 10 ms after they first run; each measures how late it
+/// woke (as the task sees it: timer precision plus the time to get scheduled). Reports the
+/// mean lateness, with the p99 as an extra metric.
+fn sleep_lateness<R: Rt>(rt: &R, s: &Sizes) -> Sample {
+    let n = s.sleepers;
+    let mut late = in_task(rt, async move {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                R::spawn(async {
+                    let deadline = Instant::now() + LATENESS_SLEEP;
+                    R::sleep_until(deadline).await;
+                    let woke = Instant::now();
+                    assert!(woke >= deadline, "a sleep completed early");
+                    (woke - deadline).as_secs_f64()
+                })
+            })
+            .collect();
+        let mut late = Vec::with_capacity(n);
+        for handle in handles {
+            late.push(join::<R, _>(handle).await);
+        }
+        late
+    });
+    late.sort_by(f64::total_cmp);
+    let p99 = late[(late.len() * 99 / 100).min(late.len() - 1)];
+    Sample {
+        value: late.iter().sum::<f64>() / late.len() as f64,
+        extra: vec![("p99", p99)],
+    }
+}
+
+/// How many sleeps `sleep_reset_churn` resets, round robin.
+const RESET_SLEEPS: usize = 4;
+
+/// A few sleeps, reset round robin `resets` times to random deadlines 10–11 s out (earlier or
+/// later than the current one), each polled after its reset, as a connection's idle or
+/// header timeout is pushed around.
+fn sleep_reset_churn<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let resets = s.resets;
+    timed(|| {
+        in_task(rt, async move {
+            let start = Instant::now();
+            let mut rng = Rng(0xc0ffee);
+            let mut sleeps: Vec<Pin<Box<R::Sleep>>> = (0..RESET_SLEEPS)
+                .map(|_| Box::pin(R::sleep_until(start + Duration::from_secs(10))))
+                .collect();
+            poll_fn(|cx| {
+                for i in 0..resets {
+                    let sleep = sleeps[i % RESET_SLEEPS].as_mut();
+                    let at = start + Duration::from_millis(10_000 + rng.below(1_000));
+                    R::reset(sleep, at);
+                    let sleep = sleeps[i % RESET_SLEEPS].as_mut();
+                    assert!(sleep.poll(cx).is_pending(), "a timer fired early");
+                }
+                Poll::Ready(())
+            })
+            .await;
         })
     })
 }

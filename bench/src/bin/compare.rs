@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use spindle_bench::alloc::CountingAlloc;
 use spindle_bench::rt::{Rt, Spindle, Tokio};
-use spindle_bench::workloads::{ALL, Sizes, Unit, Workload};
+use spindle_bench::workloads::{ALL, Sample, Sizes, Unit, Workload};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -63,16 +63,42 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-fn cell(w: &Workload, sizes: &Sizes, value: f64) -> String {
+/// The median of each metric over the rounds.
+fn median_sample(samples: Vec<Sample>) -> Sample {
+    let extra = samples[0]
+        .extra
+        .iter()
+        .enumerate()
+        .map(|(i, &(name, _))| (name, median(samples.iter().map(|s| s.extra[i].1).collect())))
+        .collect();
+    Sample {
+        value: median(samples.iter().map(|s| s.value).collect()),
+        extra,
+    }
+}
+
+fn time(seconds: f64) -> String {
+    if seconds < 1e-3 {
+        format!("{:.1} µs", seconds * 1e6)
+    } else {
+        format!("{:.2} ms", seconds * 1e3)
+    }
+}
+
+fn cell(w: &Workload, sizes: &Sizes, sample: &Sample) -> String {
+    let value = sample.value;
     match w.unit {
         Unit::BytesPerTask if value.is_nan() => "n/a".to_string(),
         Unit::BytesPerTask => format!("{value:.0} B/task"),
+        Unit::Lateness => {
+            let mut out = format!("mean {}", time(value));
+            for (name, extra) in &sample.extra {
+                out += &format!(", {name} {}", time(*extra));
+            }
+            out
+        }
         Unit::Seconds => {
-            let time = if value < 1e-3 {
-                format!("{:.1} µs", value * 1e6)
-            } else {
-                format!("{:.2} ms", value * 1e3)
-            };
+            let time = time(value);
             match w.per_run {
                 Some(per_run) => {
                     let (items, label) = per_run(sizes);
@@ -136,14 +162,14 @@ fn main() -> ExitCode {
                 s.push((w.spindle)(&spindle, &sizes));
             }
         }
-        let (s, t) = (median(s), median(t));
+        let (s, t) = (median_sample(s), median_sample(t));
         let row = format!(
             "| {} | {} | {} | {} | {:.2} |",
             w.name,
             (w.size)(&sizes),
-            cell(w, &sizes, s),
-            cell(w, &sizes, t),
-            s / t
+            cell(w, &sizes, &s),
+            cell(w, &sizes, &t),
+            s.value / t.value
         );
         eprintln!("{row}");
         rows.push(row);
