@@ -30,21 +30,27 @@
 //! });
 //! ```
 //!
-//! Without the facade, a runtime stacks the driver itself and makes its handle current on
-//! each of its threads:
+//! Without the facade, a runtime stacks the driver on its parker, makes the handle current on
+//! each of its threads, and parks in the driver when it has nothing to poll:
 //!
 //! ```
+//! use std::future::Future;
+//! use std::pin::pin;
+//! use std::task::{Context, Waker};
 //! use std::time::Duration;
 //! use spindle_executor::park::{Flavor, Park, ThreadPark};
-//! use spindle_timer::{Driver, Instant};
+//! use spindle_timer::{Driver, Instant, sleep};
 //!
-//! let (mut driver, handle) = Driver::with_parts(ThreadPark::new(), Flavor::CurrentThread, || 0, false);
+//! let (mut driver, handle) =
+//!     Driver::with_parts(ThreadPark::new(), Flavor::CurrentThread, || 0, false);
 //! let _entered = handle.enter();
-//! let deadline = Instant::now() + Duration::from_millis(2);
-//! while Instant::now() < deadline {
-//!     driver.park(None); // parks at most until the next timer; none here, so until woken
-//!     # break;
+//! let start = Instant::now();
+//! let mut nap = pin!(sleep(Duration::from_millis(2)));
+//! let mut cx = Context::from_waker(Waker::noop());
+//! while nap.as_mut().poll(&mut cx).is_pending() {
+//!     driver.park(None); // parks until the nap's deadline, then fires it
 //! }
+//! assert!(start.elapsed() >= Duration::from_millis(2));
 //! ```
 
 #![warn(missing_docs)]
