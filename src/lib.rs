@@ -24,6 +24,7 @@ pub mod hyper;
 pub mod io;
 pub mod net;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 
