@@ -1,0 +1,98 @@
+//! The asyncio-tutorial examples, each run through its core function (the example file is
+//! included as a module) with assertions on what it shows. The crawler's test is in
+//! `tests/crawler.rs` (it needs the `hyper` feature).
+
+use std::time::Duration;
+
+#[path = "../examples/coroutines.rs"]
+mod coroutines;
+
+#[path = "../examples/tasks.rs"]
+mod tasks;
+
+#[path = "../examples/futures.rs"]
+mod futures_example;
+
+#[path = "../examples/async_iterator.rs"]
+mod async_iterator;
+
+#[path = "../examples/async_context_manager.rs"]
+mod async_context_manager;
+
+#[spindle::test]
+async fn coroutines_interleave_when_yielding() {
+    assert_eq!(coroutines::with_yield_now().await, [1, 3, 2, 4]);
+}
+
+#[spindle::test(start_paused = true)]
+async fn coroutines_interleave_when_sleeping() {
+    assert_eq!(coroutines::with_sleep().await, [1, 3, 2, 4]);
+}
+
+#[spindle::test]
+async fn hand_written_state_machines_interleave_the_same_way() {
+    assert_eq!(coroutines::with_state_machines().await, [1, 3, 2, 4]);
+}
+
+#[spindle::test(start_paused = true)]
+async fn tasks_wait_reports_done_and_pending() {
+    let report = tasks::walk_through(Duration::from_secs(1)).await;
+    assert_eq!(
+        report,
+        tasks::Report {
+            awaited: "n1",
+            first_done: vec!["fast"],
+            first_pending: vec!["slow", "slowest"],
+            timeout_done: vec!["slow"],
+            timeout_pending: 1,
+            gathered: vec!["a", "b", "c"],
+            aborted_is_cancelled: true,
+            // n1 (1) + first completed (1) + the timeout (5) + gather (3)
+            elapsed_units: 10,
+        }
+    );
+}
+
+#[spindle::test(start_paused = true)]
+async fn future_is_set_by_another_task_after_two_seconds() {
+    let (value, waited) = futures_example::set_after(Duration::from_secs(2), "done!").await;
+    assert_eq!(value, "done!");
+    assert_eq!(waited, Duration::from_secs(2));
+}
+
+#[spindle::test(start_paused = true)]
+async fn reader_stream_yields_each_line() {
+    let start = spindle::time::Instant::now();
+    let lines = async_iterator::read_all(4, Duration::from_secs(1)).await;
+    assert_eq!(lines, [1, 2, 3, 4]);
+    assert_eq!(start.elapsed(), Duration::from_secs(4));
+}
+
+#[spindle::test(start_paused = true)]
+async fn connection_closes_on_every_way_out() {
+    use async_context_manager::{Log, QueryError};
+
+    let take = |log: &Log| std::mem::take(&mut *log.lock().unwrap());
+    let log = Log::default();
+
+    assert_eq!(async_context_manager::normal(log.clone()).await, Ok(16));
+    assert_eq!(
+        take(&log),
+        ["open", "query select 1", "query select 2", "close"]
+    );
+
+    assert_eq!(
+        async_context_manager::early_return(log.clone()).await,
+        Ok(12)
+    );
+    assert_eq!(take(&log), ["open", "query select count", "close"]);
+
+    assert_eq!(
+        async_context_manager::error(log.clone()).await,
+        Err(QueryError("select fail".into()))
+    );
+    assert_eq!(take(&log), ["open", "query select fail", "close"]);
+
+    assert!(async_context_manager::panic(log.clone()).await);
+    assert_eq!(take(&log), ["open", "query select 1", "close (drop)"]);
+}
