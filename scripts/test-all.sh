@@ -11,6 +11,9 @@ step() { printf '\n=== %s ===\n' "$*"; }
 step "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+step "real peers for the examples' tests (redis-server, mariadb)"
+bash scripts/install-peers.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
