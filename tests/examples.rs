@@ -19,6 +19,12 @@ mod async_iterator;
 #[path = "../examples/async_context_manager.rs"]
 mod async_context_manager;
 
+#[path = "../examples/run_in_executor.rs"]
+mod run_in_executor;
+
+#[path = "../examples/fast_loop.rs"]
+mod fast_loop;
+
 #[spindle::test]
 async fn coroutines_interleave_when_yielding() {
     assert_eq!(coroutines::with_yield_now().await, [1, 3, 2, 4]);
@@ -95,4 +101,42 @@ async fn connection_closes_on_every_way_out() {
 
     assert!(async_context_manager::panic(log.clone()).await);
     assert_eq!(take(&log), ["open", "query select 1", "close (drop)"]);
+}
+
+// Real time: blocking threads really sleep. Bounds are loose on purpose.
+#[spindle::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_work_leaves_the_loop_responsive() {
+    let report = run_in_executor::run(
+        Duration::from_millis(300),
+        2,
+        vec![20_000, 10_000, 5_000, 100],
+    )
+    .await;
+    assert!(report.ticks > 0, "the ticker never ran: {report:?}");
+    assert_eq!(report.fetched, "hello from the event loop");
+    assert_eq!(report.primes, [2262, 1229, 669, 25]);
+    assert!(
+        report.max_parallel >= 1 && report.max_parallel <= 2,
+        "{report:?}"
+    );
+    assert!(report.elapsed >= Duration::from_millis(300));
+}
+
+// Plain #[test]: the example builds its own Spindle and tokio runtimes.
+#[test]
+fn fast_loop_reports_a_ratio_per_workload() {
+    let sizes = spindle_bench::workloads::Sizes {
+        spawn_tasks: 50,
+        yield_tasks: 4,
+        yields_per_task: 10,
+        echo_conns: 2,
+        echo_round_trips: 5,
+        ..spindle_bench::workloads::Sizes::quick()
+    };
+    let rows = fast_loop::compare(&sizes, 1, 2);
+    let names: Vec<_> = rows.iter().map(|r| r.name).collect();
+    assert_eq!(names, fast_loop::SHOWN);
+    for row in rows {
+        assert!(row.ratio().is_finite() && row.ratio() > 0.0, "{row:?}");
+    }
 }
