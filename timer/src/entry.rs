@@ -20,12 +20,16 @@
 //!    no list.
 //! 5. **Cancel and reset.** Drop and reset take the lock unless rule 4 applies. An entry whose
 //!    `fired` is false is then either linked (they unlink it, after which the driver cannot
-//!    reach it) or was never linked. Reset clears `fired` and the waker slot before linking
-//!    the entry again. Both need the owner's `&mut`, so neither races a poll of the same entry.
+//!    reach it) or was never linked. Reset clears `fired` before linking the entry again, in
+//!    the same lock section; it keeps the stored waker, which a later fire wakes, unless
+//!    `fired` read again under the lock says the driver took it meanwhile. Both need
+//!    the owner's `&mut`, so neither races a poll of the same entry.
 //! 6. **Poll.** The owner reads `fired` (`Acquire`); if false, it stores its waker under the
 //!    lock after reading `fired` again there. A fire therefore either happened before the
 //!    lock (seen) or happens after it (and finds the new waker): no wake-up is lost. A later
-//!    poll with a waker that `will_wake` the stored one skips the lock.
+//!    poll whose waker is the stored one (same data and vtable, as `Waker::will_wake`
+//!    compares) skips the lock: the slot keeps that waker alive until a fire or shutdown,
+//!    which the poll checks first.
 //! 7. **Registration vs. the driver going to sleep.** Under the lock, before it parks, the
 //!    driver records the time it will sleep toward (`State::sleeping_until`) and clears it
 //!    under the lock when it wakes. A registration or reset that links an entry earlier than
@@ -115,6 +119,27 @@ pub(crate) unsafe fn take_waker_at_shutdown(node: NonNull<Node>) -> Option<Waker
     }
 }
 
+/// Identifies a waker the way `Waker::will_wake` does (data and vtable pointers), without
+/// holding a reference count.
+///
+/// Comparing against it is sound only while the waker it was taken from is kept alive, which
+/// the entry's waker slot does until the driver takes it (fire or shutdown, both checked
+/// before the comparison): a live waker's data cannot be reused by another one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WakerId {
+    data: usize,
+    vtable: usize,
+}
+
+impl WakerId {
+    fn of(waker: &Waker) -> Self {
+        Self {
+            data: waker.data() as usize,
+            vtable: std::ptr::from_ref(waker.vtable()) as usize,
+        }
+    }
+}
+
 /// What a `Sleep` owns: the deadline, the driver handle and the pinned [`Entry`].
 #[derive(Debug)]
 pub(crate) struct TimerEntry {
@@ -124,8 +149,8 @@ pub(crate) struct TimerEntry {
     registered: bool,
     /// The entry may be linked in the wheel: it was inserted and has not been seen fired.
     in_wheel: bool,
-    /// A clone of the waker stored in the entry, so a re-poll can skip the lock (rule 6).
-    stored_waker: Option<Waker>,
+    /// Which waker the entry's slot holds, so a re-poll can skip the lock (rule 6).
+    stored_waker: Option<WakerId>,
     entry: Entry,
     _pinned: PhantomPinned,
 }
@@ -173,16 +198,17 @@ impl TimerEntry {
         if this.has_fired() {
             return Poll::Ready(());
         }
+        let shared = &this.handle.shared;
+        if shared.is_shut_down() {
+            // Rule 8: the driver is gone; nothing will ever fire this entry.
+            panic!("{}", crate::driver::SHUT_DOWN);
+        }
         if !this.in_wheel {
             // A "never" deadline: nothing will fire it, so there is nothing to wake.
             return Poll::Pending;
         }
-        let shared = &this.handle.shared;
-        if let Some(stored) = &this.stored_waker {
-            // Rule 8: a shut-down driver took the stored waker; take the lock to find out.
-            if stored.will_wake(cx.waker()) && !shared.is_shut_down() {
-                return Poll::Pending;
-            }
+        if this.stored_waker == Some(WakerId::of(cx.waker())) {
+            return Poll::Pending;
         }
         let state = shared.state.lock();
         if this.entry.fired.load(Ordering::Acquire) {
@@ -193,38 +219,41 @@ impl TimerEntry {
             panic!("{}", crate::driver::SHUT_DOWN);
         }
         let waker = cx.waker().clone();
+        this.stored_waker = Some(WakerId::of(&waker));
         // SAFETY: the lock is held (rule 1).
         this.entry
             .waker
-            .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
-        this.stored_waker = Some(waker);
+            .with_mut(|slot| unsafe { *slot = Some(waker) });
         Poll::Pending
     }
 
-    /// Links the entry for `self.deadline`, storing `waker` if given. `Ready` if the deadline
-    /// has already passed (then nothing is linked).
+    /// Links the entry for `self.deadline` (the entry is unlinked and `fired` is false),
+    /// storing `waker` if given. `Ready` if the deadline has already passed by the wheel's
+    /// time (then nothing is linked). A deadline that passed since the wheel's last turn is
+    /// linked and fires at its next turn: registering never reads the clock.
     fn register(&mut self, waker: Option<&Waker>) -> Poll<()> {
         debug_assert!(!self.in_wheel);
         let shared = &*self.handle.shared;
         let Some(deadline_ns) = shared.deadline_ns(self.deadline) else {
             return Poll::Pending;
         };
-        if deadline_ns <= shared.now_ns() {
-            // Not linked, so nobody else can see the entry.
-            self.entry.fired.store(true, Ordering::Release);
-            return Poll::Ready(());
-        }
         let mut state = shared.state.lock();
         if state.shutdown {
             drop(state);
             panic!("{}", crate::driver::SHUT_DOWN);
         }
+        if deadline_ns <= state.wheel.now_ns() {
+            // Not linked, so nobody else can see the entry.
+            self.entry.fired.store(true, Ordering::Release);
+            return Poll::Ready(());
+        }
         if let Some(waker) = waker {
+            self.stored_waker = Some(WakerId::of(waker));
+            let waker = waker.clone();
             // SAFETY: the lock is held (rule 1).
             self.entry
                 .waker
-                .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
-            self.stored_waker = Some(waker.clone());
+                .with_mut(|slot| unsafe { *slot = Some(waker) });
         }
         // SAFETY: the entry is pinned inside `self` (see `project`) and unlinked (`in_wheel` is
         // false); the owner unlinks it before it is dropped (rule 2). The lock is held.
@@ -242,16 +271,6 @@ impl TimerEntry {
         Poll::Pending
     }
 
-    /// Unlinks the entry if the driver may still reach it (rules 4, 5).
-    fn unregister(&mut self) {
-        if self.in_wheel && !self.has_fired() {
-            let mut state = self.handle.shared.state.lock();
-            // SAFETY: the entry is live and pinned; the lock is held (rules 1, 5).
-            unsafe { state.wheel.remove(self.entry.node_ptr()) };
-        }
-        self.in_wheel = false;
-    }
-
     /// Moves the deadline; registers again at once if the entry was ever polled.
     pub(crate) fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.project();
@@ -259,20 +278,37 @@ impl TimerEntry {
         if !this.registered {
             return;
         }
-        this.unregister();
-        // Rule 5: now unlinked and unreachable by the driver, so the owner may write freely.
+        if this.in_wheel && !this.has_fired() {
+            // Unlink under the lock (rule 5). The waker stays in the slot, so the next poll
+            // with the same waker needs no lock.
+            let mut state = this.handle.shared.state.lock();
+            if this.entry.fired.load(Ordering::Acquire) {
+                // Fired between the check and the lock: the driver took the waker (rule 3).
+                this.stored_waker = None;
+            } else {
+                // SAFETY: the entry is live and pinned; the lock is held (rules 1, 5).
+                unsafe { state.wheel.remove(this.entry.node_ptr()) };
+            }
+        } else {
+            // Fired (the driver took the waker) or never linked: nothing to keep.
+            this.stored_waker = None;
+        }
+        this.in_wheel = false;
+        // Rule 5: unlinked, so no other thread can reach the entry.
         this.entry.fired.store(false, Ordering::Relaxed);
-        // SAFETY: unreachable by any other thread (rule 5).
-        this.entry.waker.with_mut(|slot| unsafe { *slot = None });
-        this.stored_waker = None;
-        // The waker is stored by the next poll; a fire before it only sets `fired`.
+        // A fire before the next poll only sets `fired`, or wakes the waker still stored.
         let _ = this.register(None);
     }
 }
 
 impl Drop for TimerEntry {
     fn drop(&mut self) {
-        // Rule 2: unlink before the memory goes. `&mut self` here is the pinned place.
-        self.unregister();
+        // Rule 2: unlink before the memory goes (`&mut self` here is the pinned place), unless
+        // rule 4 says the driver is done with the entry.
+        if self.in_wheel && !self.has_fired() {
+            let mut state = self.handle.shared.state.lock();
+            // SAFETY: the entry is live and pinned; the lock is held (rules 1, 5).
+            unsafe { state.wheel.remove(self.entry.node_ptr()) };
+        }
     }
 }

@@ -89,7 +89,8 @@ impl Interval {
             return Poll::Pending;
         }
         let deadline = self.delay.deadline();
-        let now = Instant::now();
+        // The runtime's clock, not this thread's: the interval may be polled off the runtime.
+        let now = self.delay.clock_now();
         let late = now.saturating_duration_since(deadline) > MISSED_THRESHOLD;
         let next = if late {
             self.missed_tick_behavior
@@ -103,17 +104,17 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one `period` from now.
     pub fn reset(&mut self) {
-        self.reset_at(Instant::now().saturating_add(self.period));
+        self.reset_at(self.delay.clock_now().saturating_add(self.period));
     }
 
     /// Restarts the schedule: the next tick completes at once.
     pub fn reset_immediately(&mut self) {
-        self.reset_at(Instant::now());
+        self.reset_at(self.delay.clock_now());
     }
 
     /// Restarts the schedule: the next tick is `after` from now.
     pub fn reset_after(&mut self, after: Duration) {
-        self.reset_at(Instant::now().saturating_add(after));
+        self.reset_at(self.delay.clock_now().saturating_add(after));
     }
 
     /// Restarts the schedule: the next tick is at `deadline`.

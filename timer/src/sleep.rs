@@ -59,6 +59,12 @@ impl Sleep {
         self.entry.deadline()
     }
 
+    /// The current time on the clock of the runtime this sleep belongs to (which may be
+    /// paused), whichever thread asks.
+    pub(crate) fn clock_now(&self) -> Instant {
+        self.entry.handle().now()
+    }
+
     /// Whether the deadline has been reached (by the runtime's clock).
     pub fn is_elapsed(&self) -> bool {
         self.entry.has_fired() || self.entry.handle().now() >= self.entry.deadline()

@@ -225,6 +225,11 @@ impl Wheel {
         }
     }
 
+    /// The latest time the wheel has been told about: a deadline not after it is due.
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.now_ns
+    }
+
     /// Whether `node` is in one of this wheel's lists.
     ///
     /// # Safety
