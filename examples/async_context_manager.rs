@@ -134,7 +134,7 @@ pub async fn panic(log: Log) -> bool {
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
 #[spindle::main]
-async fn main() {
+pub async fn main() {
     let log = Log::default();
     println!("a block that finishes:");
     println!("-> {:?}", normal(log.clone()).await);

@@ -70,7 +70,7 @@ pub async fn read_all(lines: u32, delay: Duration) -> Vec<u32> {
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
 #[spindle::main]
-async fn main() {
+pub async fn main() {
     let start = Instant::now();
     let lines = read_all(5, Duration::from_millis(200)).await;
     println!("read {lines:?} in {:.2?}", start.elapsed());

@@ -151,7 +151,7 @@ pub async fn with_state_machines() -> Vec<u32> {
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
 #[spindle::main(flavor = "current_thread")]
-async fn main() {
+pub async fn main() {
     println!("func1 and func2 yielding to each other:");
     println!("order: {:?}", with_yield_now().await);
     println!("func1 and func2 sleeping:");

@@ -145,7 +145,7 @@ pub async fn crawl(n: usize, k: usize, delay: Duration) -> Crawl {
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
 #[spindle::main]
-async fn main() {
+pub async fn main() {
     let (n, k, delay) = (12, 3, Duration::from_millis(200));
     println!("fetching {n} pages, at most {k} at a time, each taking {delay:?}:");
     let crawl = crawl(n, k, delay).await;

@@ -64,7 +64,7 @@ pub fn compare(sizes: &Sizes, runs: usize, workers: usize) -> Vec<Row> {
 }
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
-fn main() {
+pub fn main() {
     // Not #[spindle::main]: each runtime is built by the bench harness, side by side.
     println!("Spindle vs tokio, same process, 2 workers each (ratio < 1: Spindle faster):");
     let rows = compare(&Sizes::quick(), 5, 2);

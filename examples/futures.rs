@@ -28,7 +28,7 @@ pub async fn set_after(delay: Duration, value: &'static str) -> (&'static str, D
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
 #[spindle::main]
-async fn main() {
+pub async fn main() {
     println!("awaiting a future that another task sets in 2 s...");
     let (value, waited) = set_after(Duration::from_secs(2), "done!").await;
     println!("result: {value:?} after {waited:.2?}");

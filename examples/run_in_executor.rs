@@ -162,7 +162,7 @@ pub async fn run(sleep_for: Duration, workers: usize, bounds: Vec<u64>) -> Repor
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
 #[spindle::main]
-async fn main() {
+pub async fn main() {
     let report = run(
         Duration::from_millis(500),
         2,

@@ -101,7 +101,7 @@ pub async fn walk_through(unit: Duration) -> Report {
 
 #[allow(dead_code)] // the tests include this file for its functions, not for `main`
 #[spindle::main]
-async fn main() {
+pub async fn main() {
     // Units of 200 ms: about 2 seconds in all (1 + 1 + 5 + 3 units).
     let report = walk_through(Duration::from_millis(200)).await;
     println!("{report:#?}");

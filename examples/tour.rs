@@ -1,173 +1,155 @@
-//! A tour of Spindle, section by section, the way the asyncio tutorial introduces the event
-//! loop: coroutines that take turns, tasks and their handles, a thread pool for blocking
-//! calls, and sockets. Run it with `cargo run --release --example tour`.
+//! The asyncio tutorial on Spindle, from start to finish: every example, in the tutorial's
+//! order, with a header for each section. This is the README's main command:
+//!
+//! ```text
+//! cargo run --release --example tour
+//! ```
+//!
+//! Sections that need a real peer (`redis-server`, MariaDB) start one on a free loopback port
+//! when it is installed, and otherwise say how to install it and skip only that part
+//! (`bash scripts/install-peers.sh` installs both).
 
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+// Each example is compiled here as a module, exactly as it runs on its own; the helper modules
+// some of them share (examples/common) are therefore compiled more than once.
+#![allow(clippy::duplicate_mod)]
 
-use futures::{AsyncReadExt, AsyncWriteExt};
-use spindle::net::{TcpListener, TcpStream};
-use spindle::runtime::{Builder, Handle};
-use spindle::task::{self, JoinSet};
+#[allow(dead_code)]
+#[path = "async_context_manager.rs"]
+mod async_context_manager;
+#[allow(dead_code)]
+#[path = "async_iterator.rs"]
+mod async_iterator;
+#[allow(dead_code)]
+#[path = "coroutines.rs"]
+mod coroutines;
+#[cfg(feature = "hyper")]
+#[allow(dead_code)]
+#[path = "crawler.rs"]
+mod crawler;
+#[cfg(feature = "hyper")]
+#[allow(dead_code)]
+#[path = "download_images.rs"]
+mod download_images;
+#[allow(dead_code)]
+#[path = "fast_loop.rs"]
+mod fast_loop;
+#[allow(dead_code)]
+#[path = "futures.rs"]
+mod futures;
+#[allow(dead_code)]
+#[path = "redis.rs"]
+mod redis;
+#[allow(dead_code)]
+#[path = "run_in_executor.rs"]
+mod run_in_executor;
+#[allow(dead_code)]
+#[path = "sql_via_threads.rs"]
+mod sql_via_threads;
+#[allow(dead_code)]
+#[path = "tasks.rs"]
+mod tasks;
+#[cfg(feature = "hyper")]
+#[allow(dead_code)]
+#[path = "web.rs"]
+mod web;
 
-fn section(title: &str) {
-    println!("\n== {title} ==");
+use std::future::Future;
+use std::io;
+
+fn section(number: u32, title: &str, example: &str) {
+    println!("\n=== {number}. {title}  (cargo run --example {example}) ===\n");
 }
 
-/// func1 and func2 from the tutorial: each prints, yields to the loop, prints again.
-fn coroutines() {
-    section("1. coroutines take turns (asyncio: await asyncio.sleep(0))");
-    let rt = Builder::new_current_thread().build().expect("runtime");
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let (o1, o2) = (order.clone(), order.clone());
-    rt.block_on(async move {
-        let func1 = spindle::spawn(async move {
-            println!("1");
-            o1.lock().unwrap().push(1);
-            task::yield_now().await;
-            println!("2");
-            o1.lock().unwrap().push(2);
-        });
-        let func2 = spindle::spawn(async move {
-            println!("3");
-            o2.lock().unwrap().push(3);
-            task::yield_now().await;
-            println!("4");
-            o2.lock().unwrap().push(4);
-        });
-        func1.await.unwrap();
-        func2.await.unwrap();
-    });
-    println!("order: {:?}", order.lock().unwrap());
-}
-
-async fn tasks() {
-    section("2. tasks: spawn, name, join, abort (asyncio.create_task)");
-    let named = task::Builder::new()
-        .name("n1")
-        .spawn(async { "result of n1" })
-        .expect("spawn");
-    println!(
-        "task {} finished with {:?}",
-        named.id(),
-        named.await.unwrap()
-    );
-
-    let mut set = JoinSet::new();
-    for i in 1..=5u64 {
-        set.spawn(async move { i * i });
+/// Runs one async section on a fresh runtime, like `asyncio.run`; a failure is reported and
+/// the tour goes on.
+fn run_async(demo: impl Future<Output = io::Result<()>>) {
+    if let Err(err) = spindle::run(demo) {
+        println!("!! this section failed: {err}");
     }
-    let mut squares = Vec::new();
-    while let Some(square) = set.join_next().await {
-        squares.push(square.unwrap());
-    }
-    squares.sort();
-    println!("JoinSet collected {squares:?}");
-
-    let forever = task::Builder::new()
-        .name("forever")
-        .spawn(std::future::pending::<()>())
-        .expect("spawn");
-    task::yield_now().await;
-    println!("live tasks: {:?}", Handle::current().tasks());
-    forever.abort();
-    println!("aborted: {}", forever.await.unwrap_err());
-
-    // The default panic hook would print a backtrace for the panic we are about to cause.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let panicked = spindle::spawn(async { panic!("a task may panic; the runtime keeps serving") });
-    let err = panicked.await.unwrap_err();
-    std::panic::set_hook(hook);
-    println!("panicked: {err}");
-}
-
-async fn blocking() {
-    section("3. blocking calls on the thread pool (loop.run_in_executor)");
-    let start = Instant::now();
-    let calls: Vec<_> = (0..4)
-        .map(|i| {
-            spindle::spawn_blocking(move || {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                i
-            })
-        })
-        .collect();
-    // The loop stays responsive while the pool sleeps.
-    let ticks = spindle::spawn(async {
-        let mut n = 0u32;
-        for _ in 0..1000 {
-            task::yield_now().await;
-            n += 1;
-        }
-        n
-    });
-    let mut done = Vec::new();
-    for call in calls {
-        done.push(call.await.unwrap());
-    }
-    println!(
-        "4 blocking sleeps of 100 ms finished in {:?} while another task yielded {} times",
-        start.elapsed(),
-        ticks.await.unwrap()
-    );
-}
-
-async fn sockets() {
-    section("4. sockets: a TCP echo server and 20 concurrent clients");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let server = spindle::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                break;
-            };
-            spindle::spawn(async move {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = stream.read(&mut buf).await {
-                    if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    let mut clients = JoinSet::new();
-    for i in 0..20 {
-        clients.spawn(async move {
-            let mut stream = TcpStream::connect(addr).await?;
-            let msg = format!("hello from client {i}");
-            stream.write_all(msg.as_bytes()).await?;
-            let mut back = vec![0u8; msg.len()];
-            stream.read_exact(&mut back).await?;
-            Ok::<_, std::io::Error>(back == msg.as_bytes())
-        });
-    }
-    let mut echoed = 0;
-    while let Some(ok) = clients.join_next().await {
-        echoed += usize::from(ok.unwrap().unwrap());
-    }
-    server.abort();
-    println!("{echoed}/20 clients got their message echoed back from {addr}");
 }
 
 fn main() {
-    println!("Spindle tour");
-    coroutines();
-    spindle::run(async {
-        tasks().await;
-        blocking().await;
-        sockets().await;
-        let metrics = Handle::current().metrics();
-        section("metrics");
-        println!(
-            "workers {}, tasks spawned {}, polls {}, steals {}, parks {}, blocking threads {}",
-            metrics.workers,
-            metrics.spawned_tasks,
-            metrics.polls,
-            metrics.steals,
-            metrics.parks,
-            metrics.blocking_threads
+    println!("Spindle: the asyncio tutorial, section by section");
+
+    section(
+        1,
+        "coroutines take turns: yield_now, sleep, and hand-written futures",
+        "coroutines",
+    );
+    coroutines::main();
+
+    #[cfg(feature = "hyper")]
+    {
+        section(
+            2,
+            "downloading images: sequential vs concurrent",
+            "download_images",
         );
-    });
+        run_async(download_images::demo());
+    }
+
+    section(
+        3,
+        "tasks: names, wait with done/pending and a timeout, gather, abort",
+        "tasks",
+    );
+    tasks::main();
+
+    section(
+        4,
+        "futures set by hand (loop.create_future / set_result)",
+        "futures",
+    );
+    futures::main();
+
+    section(
+        5,
+        "blocking calls on thread pools (run_in_executor)",
+        "run_in_executor",
+    );
+    run_in_executor::main();
+
+    section(6, "async iterators", "async_iterator");
+    async_iterator::main();
+
+    section(7, "async context managers", "async_context_manager");
+    async_context_manager::main();
+
+    section(
+        8,
+        "Redis: an async RESP client against two real servers",
+        "redis",
+    );
+    run_async(redis::demo());
+
+    section(
+        9,
+        "SQL through threads: a blocking driver under spawn_blocking",
+        "sql_via_threads",
+    );
+    run_async(sql_via_threads::demo());
+
+    #[cfg(feature = "hyper")]
+    {
+        section(
+            10,
+            "a web service: hyper on Spindle, with Redis behind it",
+            "web",
+        );
+        run_async(web::demo());
+
+        section(11, "a crawler with at most K requests in flight", "crawler");
+        crawler::main();
+    }
+    #[cfg(not(feature = "hyper"))]
+    println!("\n(sections 2, 10 and 11 need the `hyper` feature, which is on by default)");
+
+    section(
+        12,
+        "a faster loop: Spindle side by side with tokio (the uvloop section)",
+        "fast_loop",
+    );
+    fast_loop::main();
+
+    println!("\nTour complete.");
 }

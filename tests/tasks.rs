@@ -655,7 +655,14 @@ fn idle_blocking_threads_retire_after_keep_alive() {
     while rt.metrics().blocking_threads > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(rt.metrics().blocking_threads, 0, "idle threads retire after keep-alive");
+    assert_eq!(
+        rt.metrics().blocking_threads,
+        0,
+        "idle threads retire after keep-alive"
+    );
     // And the pool starts threads again when work comes back.
-    assert_eq!(rt.block_on(async { spindle::spawn_blocking(|| 9).await.unwrap() }), 9);
+    assert_eq!(
+        rt.block_on(async { spindle::spawn_blocking(|| 9).await.unwrap() }),
+        9
+    );
 }
