@@ -69,9 +69,6 @@ mod wheel;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use driver::{Driver, EnterGuard, Handle, TryCurrentError};
@@ -110,23 +107,5 @@ pub fn resume() {
 pub async fn advance(duration: Duration) {
     let handle = Handle::current();
     handle.advance(duration);
-    YieldOnce { yielded: false }.await;
-}
-
-/// Returns `Pending` once (waking itself at once), then `Ready`.
-struct YieldOnce {
-    yielded: bool,
-}
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
+    spindle_executor::task::yield_now().await;
 }
