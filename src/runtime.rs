@@ -1,14 +1,105 @@
 //! Building and driving runtimes.
 
 use std::any::Any;
+use std::fmt;
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use spindle_executor::runtime::{DriverParts, EnterHook};
 
-pub use spindle_executor::runtime::{
-    EnterGuard, Flavor, Handle, Runtime, RuntimeMetrics, TryCurrentError,
-};
+pub use spindle_executor::runtime::{EnterGuard, Flavor, Handle, RuntimeMetrics, TryCurrentError};
+
+use crate::task::JoinHandle;
+
+/// A Spindle runtime: the executor with the timer and IO drivers stacked on it (asyncio's
+/// event loop). Dropping it shuts it down: every task is cancelled and dropped, then the
+/// drivers and the blocking pool stop.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = spindle::runtime::Runtime::new().unwrap();
+/// let out = rt.block_on(async {
+///     spindle::time::sleep(Duration::from_millis(1)).await;
+///     spindle::spawn(async { "done" }).await.unwrap()
+/// });
+/// assert_eq!(out, "done");
+/// ```
+pub struct Runtime {
+    inner: spindle_executor::runtime::Runtime,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with one worker per CPU, timers and IO.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    /// Runs a future to completion on this thread (asyncio's `loop.run_until_complete`). On
+    /// a multi-thread runtime the spawned tasks run on the workers; on a current-thread
+    /// runtime this thread runs them.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from a thread that is already driving a runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.inner.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future)
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime, usable from any thread.
+    pub fn handle(&self) -> &Handle {
+        self.inner.handle()
+    }
+
+    /// Makes this runtime current on this thread until the guard is dropped, so that
+    /// `spindle::spawn`, timers and sockets work outside `block_on`.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.inner.enter()
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.inner.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for worker and blocking threads to stop.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.inner.shutdown_timeout(timeout)
+    }
+
+    /// Shuts down without waiting for threads that are busy.
+    pub fn shutdown_background(self) {
+        self.inner.shutdown_background()
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
 
 /// Configures and builds a [`Runtime`] with Spindle's timer and IO drivers stacked on the
 /// executor.
@@ -135,6 +226,8 @@ impl Builder {
                 enter: Some(enter),
             })
         });
-        self.inner.build()
+        Ok(Runtime {
+            inner: self.inner.build()?,
+        })
     }
 }
