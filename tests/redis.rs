@@ -110,6 +110,9 @@ async fn fake_server(reply: &'static [u8]) -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     spindle::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
+        // Closed before the reply goes out, so a client that has seen the reply knows the
+        // server is gone (the pool test's reconnect must fail).
+        drop(listener);
         let mut buf = [0u8; 1024];
         let _ = stream.read(&mut buf).await;
         let _ = stream.write_all(reply).await;
