@@ -25,22 +25,26 @@ fn add(bytes: usize, sign: isize) {
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         add(layout.size(), 1);
+        // SAFETY: the caller upholds `GlobalAlloc`'s contract, which `System` shares.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         add(layout.size(), 1);
+        // SAFETY: the caller upholds `GlobalAlloc`'s contract, which `System` shares.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         add(layout.size(), -1);
+        // SAFETY: the caller upholds `GlobalAlloc`'s contract, which `System` shares.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         add(new_size, 1);
         add(layout.size(), -1);
+        // SAFETY: the caller upholds `GlobalAlloc`'s contract, which `System` shares.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }

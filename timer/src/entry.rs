@@ -220,10 +220,10 @@ impl TimerEntry {
         }
         let waker = cx.waker().clone();
         this.stored_waker = Some(WakerId::of(&waker));
-        // SAFETY: the lock is held (rule 1).
-        this.entry
-            .waker
-            .with_mut(|slot| unsafe { *slot = Some(waker) });
+        this.entry.waker.with_mut(|slot| {
+            // SAFETY: the lock is held (rule 1).
+            unsafe { *slot = Some(waker) }
+        });
         Poll::Pending
     }
 
@@ -250,10 +250,10 @@ impl TimerEntry {
         if let Some(waker) = waker {
             self.stored_waker = Some(WakerId::of(waker));
             let waker = waker.clone();
-            // SAFETY: the lock is held (rule 1).
-            self.entry
-                .waker
-                .with_mut(|slot| unsafe { *slot = Some(waker) });
+            self.entry.waker.with_mut(|slot| {
+                // SAFETY: the lock is held (rule 1).
+                unsafe { *slot = Some(waker) }
+            });
         }
         // SAFETY: the entry is pinned inside `self` (see `project`) and unlinked (`in_wheel` is
         // false); the owner unlinks it before it is dropped (rule 2). The lock is held.

@@ -432,13 +432,14 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
 /// # Safety
 /// The task is COMPLETE and the caller owns the output (rule 7).
 unsafe fn take_output<F: Future>(cell: &Cell<F>) -> Result<F::Output, JoinError> {
-    // SAFETY: forwarded from the caller.
-    cell.stage.with_mut(
-        |stage| match mem::replace(unsafe { &mut *stage }, Stage::Consumed) {
+    cell.stage.with_mut(|stage| {
+        // SAFETY: forwarded from the caller.
+        let stage = unsafe { &mut *stage };
+        match mem::replace(stage, Stage::Consumed) {
             Stage::Finished(output) => output,
             _ => panic!("JoinHandle polled after it returned the task's output"),
-        },
-    )
+        }
+    })
 }
 
 /// Rule 8, the `JoinHandle`'s side. Returns true once the output can be read.
@@ -451,11 +452,12 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
         // SAFETY: JOIN_WAKER is clear, so the cell is the handle's (rule 8).
         return unsafe { set_join_waker(header, waker.clone()) }.is_err();
     }
-    // SAFETY: JOIN_WAKER is set: the task side may read the cell concurrently, and so may
-    // we; nobody writes it (rule 8).
-    let same = header
-        .join_waker
-        .with(|w| unsafe { (*w).as_ref() }.is_some_and(|w| w.will_wake(waker)));
+    let same = header.join_waker.with(|w| {
+        // SAFETY: JOIN_WAKER is set: the task side may read the cell concurrently, and so may
+        // we; nobody writes it (rule 8).
+        let stored = unsafe { (*w).as_ref() };
+        stored.is_some_and(|w| w.will_wake(waker))
+    });
     if same {
         return false;
     }

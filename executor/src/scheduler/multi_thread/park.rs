@@ -47,17 +47,17 @@ pub(crate) struct DriverGuard<'a>(&'a SharedDriver);
 
 impl DriverGuard<'_> {
     pub(crate) fn park(&mut self, timeout: Option<std::time::Duration>) {
-        // SAFETY: holding the guard means we won the CAS on `taken` (rule 7).
-        self.0
-            .driver
-            .with_mut(|driver| unsafe { (*driver).park(timeout) })
+        self.0.driver.with_mut(|driver| {
+            // SAFETY: holding the guard means we won the CAS on `taken` (rule 7).
+            unsafe { (*driver).park(timeout) }
+        })
     }
 
     fn shutdown(&mut self) {
-        // SAFETY: as in `park`.
-        self.0
-            .driver
-            .with_mut(|driver| unsafe { (*driver).shutdown() })
+        self.0.driver.with_mut(|driver| {
+            // SAFETY: as in `park` (rule 7).
+            unsafe { (*driver).shutdown() }
+        })
     }
 }
 
