@@ -7,6 +7,33 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
+/// `Debug` (the inner std socket), `AsRawFd` and `AsFd` for a type whose `io` field is an
+/// `Async` of a std socket: the same three impls for every listener and the UDP socket.
+macro_rules! fd_traits {
+    ($name:ident) => {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple(stringify!($name))
+                    .field(self.io.get_ref())
+                    .finish()
+            }
+        }
+
+        impl ::std::os::fd::AsRawFd for $name {
+            fn as_raw_fd(&self) -> ::std::os::fd::RawFd {
+                ::std::os::fd::AsRawFd::as_raw_fd(&self.io)
+            }
+        }
+
+        impl ::std::os::fd::AsFd for $name {
+            fn as_fd(&self) -> ::std::os::fd::BorrowedFd<'_> {
+                ::std::os::fd::AsFd::as_fd(&self.io)
+            }
+        }
+    };
+}
+use fd_traits;
+
 mod split;
 pub mod tcp;
 mod udp;
