@@ -211,7 +211,6 @@ impl Context_ {
         let mut core = self.core.borrow_mut();
         let core = core.as_mut().expect("the core is held while block_on runs");
         core.tick = core.tick.wrapping_add(1);
-        core.polls += 1;
         let remote = || {
             shared
                 .injector
@@ -219,11 +218,14 @@ impl Context_ {
                 .as_mut()
                 .and_then(VecDeque::pop_front)
         };
-        if core.tick % shared.global_queue_interval == 0 {
+        let task = if core.tick % shared.global_queue_interval == 0 {
             remote().or_else(|| core.local.pop_front())
         } else {
             core.local.pop_front().or_else(remote)
-        }
+        };
+        // A poll is counted when there is a task to poll, not for every look at the queues.
+        core.polls += u64::from(task.is_some());
+        task
     }
 
     /// Parks in the driver: until an event or a wake if `idle`, else just polls it.
