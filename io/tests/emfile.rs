@@ -20,10 +20,8 @@ fn accept_reports_emfile_and_recovers() {
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes one rlimit into the struct we own.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(rc, 0);
     let original = limit;
     limit.rlim_cur = limit.rlim_cur.min(256);
     // SAFETY: setrlimit reads the struct we own.
@@ -64,8 +62,6 @@ fn accept_reports_emfile_and_recovers() {
     });
 
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &original) },
-        0
-    );
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &original) };
+    assert_eq!(rc, 0);
 }

@@ -95,10 +95,8 @@ pub fn raise_fd_limit(want: libc::rlim_t) -> libc::rlim_t {
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes one rlimit into the struct we own.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(rc, 0);
     if limit.rlim_cur < want {
         limit.rlim_cur = limit.rlim_max.min(want);
         // SAFETY: setrlimit reads the struct we own.
