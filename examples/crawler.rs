@@ -6,6 +6,9 @@
 //!
 //! `cargo run --example crawler --features hyper`
 
+#[path = "common/http.rs"]
+mod http;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,11 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use spindle::net::{TcpListener, TcpStream};
+use spindle::net::TcpListener;
 use spindle::sync::Semaphore;
 use spindle::time::{self, Instant};
 
@@ -81,19 +84,8 @@ async fn start_server(delay: Duration) -> (SocketAddr, Arc<Gauge>) {
 }
 
 /// One GET on a fresh connection; returns the body's size.
-async fn fetch(
-    addr: SocketAddr,
-    path: &str,
-) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(stream).await?;
-    spindle::spawn(conn);
-    let req = Request::get(path)
-        .header("host", addr.to_string())
-        .body(Full::new(Bytes::new()))?;
-    let resp = sender.send_request(req).await?;
-    let body = resp.into_body().collect().await?.to_bytes();
-    Ok(body.len())
+async fn fetch(addr: SocketAddr, path: &str) -> std::io::Result<usize> {
+    Ok(http::get(addr, path).await?.1.len())
 }
 
 /// What a crawl saw.

@@ -5,6 +5,9 @@
 //!
 //! `cargo run --example download_images --features hyper`
 
+#[path = "common/http.rs"]
+mod http;
+
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
@@ -12,10 +15,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use spindle::net::{TcpListener, TcpStream};
+use spindle::net::TcpListener;
 use spindle::task::JoinHandle;
 
 /// The images the tutorial downloads (names only: the bytes are generated).
@@ -89,23 +92,13 @@ impl Drop for ImageServer {
     }
 }
 
-/// GET `http://{addr}{path}` with hyper's HTTP/1 client over a Spindle `TcpStream`.
+/// GET `http://{addr}{path}`; anything but 200 is an error.
 pub async fn fetch(addr: SocketAddr, path: &str) -> io::Result<Bytes> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(stream)
-        .await
-        .map_err(io::Error::other)?;
-    spindle::spawn(conn);
-    let req = Request::get(path)
-        .header("host", addr.to_string())
-        .body(Empty::<Bytes>::new())
-        .map_err(io::Error::other)?;
-    let resp = sender.send_request(req).await.map_err(io::Error::other)?;
-    if resp.status() != StatusCode::OK {
-        return Err(io::Error::other(format!("GET {path}: {}", resp.status())));
+    let (status, body) = http::get(addr, path).await?;
+    if status != StatusCode::OK {
+        return Err(io::Error::other(format!("GET {path}: {status}")));
     }
-    let body = resp.into_body().collect().await.map_err(io::Error::other)?;
-    Ok(body.to_bytes())
+    Ok(body)
 }
 
 /// Downloads one image and writes it into `dir`.

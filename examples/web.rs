@@ -7,6 +7,9 @@
 //! `cargo run --example web --features hyper` (then `curl 127.0.0.1:8000/red`); it starts its
 //! own `redis-server` when one is installed. `PORT=9000` picks another port.
 
+#[path = "common/http.rs"]
+mod http;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -18,10 +21,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::channel::oneshot;
 use futures::future::{Either, FutureExt, Shared, select};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use spindle::net::{TcpListener, TcpStream};
+use spindle::net::TcpListener;
 use spindle::task::{JoinHandle, JoinSet};
 
 #[allow(dead_code)]
@@ -214,22 +217,8 @@ pub fn ctrl_c() -> io::Result<impl Future<Output = io::Result<()>>> {
 
 /// A one-request HTTP client, for the demo and the tests: status and body of `GET path`.
 pub async fn get(addr: SocketAddr, path: &str) -> io::Result<(StatusCode, String)> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(stream)
-        .await
-        .map_err(io::Error::other)?;
-    spindle::spawn(conn);
-    let req = Request::get(path)
-        .header("host", addr.to_string())
-        .body(Empty::<Bytes>::new())
-        .map_err(io::Error::other)?;
-    let resp = sender.send_request(req).await.map_err(io::Error::other)?;
-    let status = resp.status();
-    let body = resp.into_body().collect().await.map_err(io::Error::other)?;
-    Ok((
-        status,
-        String::from_utf8_lossy(&body.to_bytes()).into_owned(),
-    ))
+    let (status, body) = http::get(addr, path).await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// Starts a `redis-server` if one is installed (`None`, with a note, if not).
