@@ -129,11 +129,24 @@ impl RawTask {
         unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
     }
 
-    /// Rule 7: the `JoinHandle` is dropped.
+    /// Rules 7 and 8: the `JoinHandle` is dropped.
     pub(crate) fn drop_join_handle(self) {
-        if self.header().state.drop_join_interest().is_err() {
+        match self.header().state.drop_join_interest() {
             // SAFETY: COMPLETE with join interest: the handle owns the output (rule 7).
-            unsafe { (self.header().vtable.drop_output)(self.0) }
+            Err(_) => unsafe { (self.header().vtable.drop_output)(self.0) },
+            Ok(prev) => {
+                // Rule 8: JOIN_WAKER is now clear and the task not COMPLETE, so the completer
+                // will never read the cell: the waker is ours to drop, now rather than with
+                // the cell (a waker kept until then can hold the other half of a cycle).
+                let waker = if prev.is_join_waker_set() {
+                    // SAFETY: we cleared JOIN_WAKER before COMPLETE, so the cell is the
+                    // handle's (rule 8).
+                    self.header().join_waker.with_mut(|w| unsafe { (*w).take() })
+                } else {
+                    None
+                };
+                drop(waker);
+            }
         }
         self.drop_reference();
     }
@@ -390,13 +403,15 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
             unsafe { store(cell, Stage::Consumed) }
         }));
     } else if prev.is_join_waker_set() {
-        // SAFETY: JOIN_WAKER was set when we flipped COMPLETE: the cell is ours to read
-        // (rule 8), and the handle will never write it again.
-        header.join_waker.with(|waker| unsafe {
-            if let Some(waker) = &*waker {
-                waker.wake_by_ref();
-            }
-        });
+        // SAFETY: JOIN_WAKER was set when we flipped COMPLETE: the cell is ours (rule 8), and
+        // the handle never touches it again. Taking the waker out frees whatever it holds now
+        // rather than when the cell is freed.
+        let waker = header.join_waker.with_mut(|waker| unsafe { (*waker).take() });
+        if let Some(waker) = waker {
+            // Wakers are user code: a panicking one must not unwind into the worker and skip
+            // the reference release below.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+        }
     }
     if header.state.ref_dec_many(refs) {
         // SAFETY: those were the last references (rule 1).
@@ -448,32 +463,35 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
     if snapshot.is_complete() {
         return true;
     }
-    if !snapshot.is_join_waker_set() {
-        // SAFETY: JOIN_WAKER is clear, so the cell is the handle's (rule 8).
-        return unsafe { set_join_waker(header, waker.clone()) }.is_err();
-    }
-    let same = header.join_waker.with(|w| {
-        // SAFETY: JOIN_WAKER is set: the task side may read the cell concurrently, and so may
-        // we; nobody writes it (rule 8).
-        let stored = unsafe { (*w).as_ref() };
-        stored.is_some_and(|w| w.will_wake(waker))
-    });
-    if same {
-        return false;
-    }
-    if header.state.unset_join_waker().is_err() {
+    // The completer may take the waker out of the cell the moment it completes, so the
+    // handle looks at the cell only after taking it back (clearing JOIN_WAKER), even to
+    // find that the stored waker is the same one.
+    if snapshot.is_join_waker_set() && header.state.unset_join_waker().is_err() {
         return true;
     }
-    // SAFETY: we just cleared JOIN_WAKER, so the cell is the handle's again (rule 8).
-    unsafe { set_join_waker(header, waker.clone()) }.is_err()
+    // SAFETY: JOIN_WAKER is clear, so the cell is the handle's (rule 8).
+    unsafe { set_join_waker(header, waker) }.is_err()
 }
 
+/// Stores `waker` (unless the stored one would wake the same task) and hands the cell to
+/// the task side. `Err` if the task completed first: the waker is taken back out.
+///
 /// # Safety
 /// JOIN_WAKER is clear and the caller is the `JoinHandle` (rule 8).
-unsafe fn set_join_waker(header: &Header, waker: Waker) -> Result<(), Snapshot> {
+unsafe fn set_join_waker(header: &Header, waker: &Waker) -> Result<(), Snapshot> {
     // SAFETY: forwarded from the caller.
-    header.join_waker.with_mut(|w| unsafe { *w = Some(waker) });
-    header.state.set_join_waker()
+    header.join_waker.with_mut(|w| unsafe {
+        if !(*w).as_ref().is_some_and(|stored| stored.will_wake(waker)) {
+            *w = Some(waker.clone());
+        }
+    });
+    let result = header.state.set_join_waker();
+    if result.is_err() {
+        // SAFETY: the bit stayed clear, so the cell is still the handle's (rule 8); nobody
+        // will wake this waker, so it goes now.
+        drop(header.join_waker.with_mut(|w| unsafe { (*w).take() }));
+    }
+    result
 }
 
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {

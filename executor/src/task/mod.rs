@@ -38,8 +38,15 @@
 //!    task is not COMPLETE. If it was COMPLETE, the handle owns the output and drops it.
 //! 8. **Join waker.** The join waker cell belongs to the `JoinHandle` while JOIN_WAKER is
 //!    clear and to the task side while it is set. The handle writes the waker, then sets the
-//!    bit (Release); the completer reads it only if the bit was set when it flipped COMPLETE
-//!    (Acquire). Once COMPLETE, JOIN_WAKER never changes; the cell is dropped with the task.
+//!    bit (Release); if the task completed first the bit stays clear and the handle takes
+//!    its waker back out. To look at or replace the waker, the handle first clears the bit
+//!    (failing if the task completed), even to find the same waker there. The completer touches the cell only if the bit was
+//!    set when it flipped COMPLETE (Acquire): it takes the waker out and wakes it by value,
+//!    inside `catch_unwind`. Dropping the handle before COMPLETE clears JOIN_INTEREST and
+//!    JOIN_WAKER in one step and drops the waker itself. Once COMPLETE, JOIN_WAKER never
+//!    changes and the handle never touches the cell. So a join waker lives no longer than
+//!    the handle's interest and the completion wake: two tasks awaiting each other's
+//!    handles cannot keep each other's cells (and through them the runtime) alive.
 //! 9. **Shutdown.** Shutdown sets CANCELLED and, if no one holds RUNNING, claims it and drops
 //!    the future on the shutting-down thread. A running task is left to its runner (rule 6).
 

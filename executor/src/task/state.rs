@@ -245,14 +245,16 @@ impl State {
         })
     }
 
-    /// Rule 7: the `JoinHandle` goes away. `Err` if the task is complete: the handle then
-    /// owns the output and must drop it.
-    pub(crate) fn drop_join_interest(&self) -> Result<(), Snapshot> {
+    /// Rules 7 and 8: the `JoinHandle` goes away. Before completion it clears JOIN_INTEREST
+    /// and JOIN_WAKER together and returns the state just before: if JOIN_WAKER was set, the
+    /// waker cell is the handle's again and it must drop the waker. `Err` if the task is
+    /// complete: the handle then owns the output and must drop it.
+    pub(crate) fn drop_join_interest(&self) -> Result<Snapshot, Snapshot> {
         self.update(|s| {
             if s.is_complete() {
                 (None, Err(s))
             } else {
-                (Some(s.0 & !JOIN_INTEREST), Ok(()))
+                (Some(s.0 & !(JOIN_INTEREST | JOIN_WAKER)), Ok(s))
             }
         })
     }
