@@ -14,7 +14,9 @@
 //!    `notified` token if there is one, else it is a time-out or a spurious wake-up.
 //! 3. Shutdown sets `shutdown`, wakes everyone, and from then on queued tasks are cancelled
 //!    rather than run; running closures finish. `shutdown` waits for every thread to exit,
-//!    up to a deadline.
+//!    up to a deadline — except the calling thread when it is one of the pool's own (a
+//!    runtime dropped inside `spawn_blocking`): that one exits once its closure returns, and
+//!    waiting for it would wait forever.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -120,10 +122,13 @@ impl BlockingPool {
 
     /// Rule 3. Returns true if every thread exited before the deadline.
     pub(crate) fn shutdown(&self, deadline: Option<Instant>) -> bool {
+        let on_own_thread = CURRENT_POOL
+            .try_with(|pool| std::ptr::eq(pool.get(), StdArc::as_ptr(&self.inner)))
+            .unwrap_or(false);
         let mut state = self.inner.state.lock();
         state.shutdown = true;
         self.inner.condvar.notify_all();
-        while state.num_threads > 0 {
+        while state.num_threads > usize::from(on_own_thread) {
             match deadline {
                 None => self.inner.exited.wait(&mut state),
                 Some(deadline) => {
@@ -138,6 +143,10 @@ impl BlockingPool {
         let threads = std::mem::take(&mut state.threads);
         drop(state);
         for thread in threads {
+            if on_own_thread && thread_id(&thread) == current_thread_id() {
+                // Rule 3: this thread; dropping its handle detaches it.
+                continue;
+            }
             // Each has decremented `num_threads` as its last act under the lock.
             let _ = thread.join();
         }
@@ -207,7 +216,13 @@ impl Schedule for BlockingSchedule {
     }
 }
 
+loom_aware_thread_local! {
+    /// The pool this thread belongs to, if it is a blocking-pool thread (rule 3).
+    static CURRENT_POOL: std::cell::Cell<*const Inner> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
 fn run_thread(inner: StdArc<Inner>, handle: Handle) {
+    CURRENT_POOL.with(|pool| pool.set(StdArc::as_ptr(&inner)));
     let _enter = handle.enter();
     let mut state = inner.state.lock();
     loop {
