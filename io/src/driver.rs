@@ -192,7 +192,12 @@ impl Handle {
     ///
     /// Guards nest: dropping one restores the handle that was current when it was made.
     pub fn enter(&self) -> EnterGuard {
-        let previous = CURRENT.with(|current| current.replace(Some(self.clone())));
+        // Inside a thread-local destructor (a runtime dropped there) the slot may be gone:
+        // nothing is made current then, and nothing is restored.
+        let previous = CURRENT
+            .try_with(|current| current.replace(Some(self.clone())))
+            .ok()
+            .flatten();
         EnterGuard {
             previous,
             _not_send: PhantomData,

@@ -31,7 +31,12 @@ pub struct EnterGuard<'a> {
 }
 
 pub(crate) fn enter(handle: &Handle) -> EnterGuard<'static> {
-    let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
+    // A runtime dropped in a thread-local destructor enters its context to shut down, and
+    // this slot may already be destroyed then: shutdown goes on without it.
+    let prev = CURRENT
+        .try_with(|c| c.borrow_mut().replace(handle.clone()))
+        .ok()
+        .flatten();
     let driver_guard = handle.inner.enter_hook.as_ref().map(|hook| hook());
     EnterGuard {
         prev,
