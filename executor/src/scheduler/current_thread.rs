@@ -5,6 +5,32 @@
 //! the back of the queue: the tutorial's func1/func2 interleave exactly as under asyncio.
 //! Wakes from other threads, and spawns while no thread holds the core, go to a
 //! mutex-protected injector that the core drains.
+//!
+//! # Protocol
+//!
+//! Cited by the code and the loom models (`tests/loom_current_thread.rs`):
+//!
+//! 1. **One core holder.** The core is in `Shared::core` while no thread is inside
+//!    `block_on`. A `block_on` takes it under the mutex and holds it until it returns or
+//!    unwinds (`CoreGuard`), then puts it back under the mutex and wakes every waker in
+//!    `core_waiters`.
+//! 2. **Waiting for the core.** A `block_on` that finds no core polls its own future alone,
+//!    with a thread waker. Before sleeping it registers that waker in `core_waiters`, then
+//!    looks at the core again under the mutex: a core given back before the look is seen,
+//!    and one given back after it finds the waker registered (rule 1 puts the core back
+//!    before it takes the waiters).
+//! 3. **Scheduling.** On the thread that holds the core (its context in `CURRENT`, the core
+//!    not borrowed), a task goes to the back of the local queue. Anywhere else it goes to
+//!    the injector under its mutex, and then the driver is unparked; the `Park` contract
+//!    remembers an unpark that comes before the holder parks, so the holder never sleeps
+//!    on a non-empty injector.
+//! 4. **Shutdown.** `shutdown` sets the flag, closes the injector (`None`: later entries are
+//!    released on the spot), cancels every owned task (task rule 9), and then, under the
+//!    core mutex, shuts the core down if it is free: drops its queued entries and shuts the
+//!    driver down. If a thread holds the core, that thread does it when it leaves `block_on`
+//!    (rule 1's give-back checks the flag under the same mutex), so exactly one of the two
+//!    shuts the core down, whoever holds it, and no queued entry is left to keep `Shared`
+//!    alive through its task's scheduler reference.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -116,7 +142,8 @@ impl Shared {
         }
     }
 
-    /// Cancels every task and shuts the driver down.
+    /// Cancels every task and shuts the core down, now if it is free, else when its holder
+    /// leaves `block_on` (rule 4).
     pub(crate) fn shutdown(&self) {
         if self.shutdown.swap(true, Ordering::SeqCst) {
             return;
@@ -125,12 +152,17 @@ impl Shared {
         self.owned.close_and_shutdown_all();
         drop(queued);
         let core = self.core.lock().take();
-        if let Some(mut core) = core {
-            core.local.clear();
-            if let Some(driver) = core.driver.as_mut() {
-                driver.shutdown();
-            }
+        if let Some(core) = core {
+            shutdown_core(core);
         }
+    }
+}
+
+/// Rule 4: releases the core's queued entries and shuts its driver down.
+fn shutdown_core(mut core: Box<Core>) {
+    core.local.clear();
+    if let Some(driver) = core.driver.as_mut() {
+        driver.shutdown();
     }
 }
 
@@ -145,7 +177,16 @@ impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.prev));
         if let Some(core) = self.ctx.core.borrow_mut().take() {
-            *self.shared.core.lock() = Some(core);
+            let mut slot = self.shared.core.lock();
+            if self.shared.shutdown.load(Ordering::SeqCst) {
+                // Rule 4: the runtime shut down while this thread held the core.
+                drop(slot);
+                // Tasks it was running may have been left to it (task rule 9).
+                self.shared.owned.close_and_shutdown_all();
+                shutdown_core(core);
+            } else {
+                *slot = Some(core);
+            }
         }
         for waker in std::mem::take(&mut *self.shared.core_waiters.lock()) {
             waker.wake();
