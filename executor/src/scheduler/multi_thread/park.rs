@@ -17,9 +17,21 @@
 //! 5. Whatever woke it, the parker swaps `state` back to EMPTY when it returns.
 //! 6. The driver is held only while parked in it; a busy worker polls it without blocking
 //!    when it is free, so timers and IO still fire while every worker is busy.
-//! 7. The driver is taken with a compare-and-swap on `taken` (Acquire) and given back with a
-//!    store (Release): a try-lock that never blocks, so the owner has exclusive use of the
-//!    driver cell between the two.
+//! 7. The driver is taken with a swap of `taken` to true that finds it false, and given back
+//!    with a swap to false (both AcqRel): a try-lock that never blocks, so the owner has
+//!    exclusive use of the driver cell between the two. Both are read-modify-writes so that
+//!    rule 8 can order them.
+//! 8. **No idle worker sleeps beside a free driver.** A worker that finds the driver taken
+//!    registers in `waiting` (setting `has_waiting` with an RMW) and then tries to take the
+//!    driver once more (an RMW on `taken`) before it sleeps on its condvar. Whoever gives
+//!    the driver back (after a non-blocking poll, or a park that found work) does so with an
+//!    RMW on `taken`, then reads `has_waiting` with an RMW and, if set, unparks one
+//!    registered waiter, which goes round its park loop and takes the driver. The RMWs on
+//!    each flag are totally ordered, so either the retry finds the driver free or the
+//!    releaser finds the registration. Without this, an idle worker could sleep on its
+//!    condvar while nobody is in the driver, and timers and IO would wait for a busy
+//!    worker's next non-blocking poll (rule 6), 61 ticks away. A waiter removes itself
+//!    before `park` returns, so the list never outlives a park (it holds the parker's `Arc`).
 
 use std::sync::Arc as StdArc;
 
@@ -37,6 +49,10 @@ pub(crate) struct SharedDriver {
     taken: AtomicBool,
     driver: UnsafeCell<Box<dyn Park>>,
     unparker: StdArc<dyn Unpark>,
+    /// Rule 8: parkers asleep on their condvars that want the driver when it is released.
+    waiting: Mutex<Vec<Arc<Inner>>>,
+    /// Rule 8: `waiting` is not empty. Written under `waiting`'s lock, read without it.
+    has_waiting: AtomicBool,
 }
 
 // SAFETY: the driver is `Send`, and rule 7 gives one thread at a time access to it.
@@ -63,7 +79,22 @@ impl DriverGuard<'_> {
 
 impl Drop for DriverGuard<'_> {
     fn drop(&mut self) {
-        self.0.taken.store(false, Ordering::Release);
+        let shared = self.0;
+        // Rules 7 and 8: give the driver back, then look for a worker that wants it.
+        shared.taken.swap(false, Ordering::AcqRel);
+        if shared.has_waiting.fetch_or(false, Ordering::AcqRel) {
+            let waiter = {
+                let mut waiting = shared.waiting.lock();
+                let waiter = waiting.pop();
+                if waiting.is_empty() {
+                    shared.has_waiting.store(false, Ordering::Release);
+                }
+                waiter
+            };
+            if let Some(inner) = waiter {
+                Unparker { inner }.unpark();
+            }
+        }
     }
 }
 
@@ -74,15 +105,34 @@ impl SharedDriver {
             taken: AtomicBool::new(false),
             driver: UnsafeCell::new(driver),
             unparker,
+            waiting: Mutex::new(Vec::new()),
+            has_waiting: AtomicBool::new(false),
         }
     }
 
     /// Rule 7: takes the driver if no one else holds it.
     pub(crate) fn try_take(&self) -> Option<DriverGuard<'_>> {
-        self.taken
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| DriverGuard(self))
+        // A swap rather than a compare-and-swap: a failed CAS is a plain load, and rule 8
+        // needs a read-modify-write here.
+        (!self.taken.swap(true, Ordering::AcqRel)).then_some(DriverGuard(self))
+    }
+
+    /// Rule 8: `inner` sleeps on its condvar and wants to be woken when the driver is free.
+    fn register_waiting(&self, inner: &Arc<Inner>) {
+        let mut waiting = self.waiting.lock();
+        waiting.push(inner.clone());
+        self.has_waiting.swap(true, Ordering::AcqRel);
+    }
+
+    /// Rule 8: `inner` stops waiting (it may already have been taken off by a release).
+    fn deregister_waiting(&self, inner: &Arc<Inner>) {
+        let mut waiting = self.waiting.lock();
+        if let Some(i) = waiting.iter().position(|w| Arc::ptr_eq(w, inner)) {
+            waiting.swap_remove(i);
+            if waiting.is_empty() {
+                self.has_waiting.store(false, Ordering::Release);
+            }
+        }
     }
 
     /// Rule 6: poll for events without blocking, if no one else is in the driver.
@@ -151,39 +201,57 @@ impl Parker {
         {
             return;
         }
-        if let Some(mut driver) = inner.driver.try_take() {
-            // Rule 2.
-            if inner
-                .state
-                .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
-                .is_err()
-            {
-                inner.state.swap(EMPTY, Ordering::SeqCst);
-                return;
-            }
-            driver.park(None);
-            // Rule 5.
+        if let Some(driver) = inner.driver.try_take() {
+            self.park_driver(driver);
+            return;
+        }
+        // Rule 8: ask to be woken when the driver is given back, then look once more.
+        inner.driver.register_waiting(&self.inner);
+        if let Some(driver) = inner.driver.try_take() {
+            inner.driver.deregister_waiting(&self.inner);
+            self.park_driver(driver);
+            return;
+        }
+        self.park_condvar();
+        inner.driver.deregister_waiting(&self.inner);
+    }
+
+    fn park_driver(&self, mut driver: DriverGuard<'_>) {
+        let inner = &*self.inner;
+        // Rule 2.
+        if inner
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
             inner.state.swap(EMPTY, Ordering::SeqCst);
-        } else {
-            let mut guard = inner.mutex.lock();
-            // Rules 2 and 3.
+            return;
+        }
+        driver.park(None);
+        // Rule 5.
+        inner.state.swap(EMPTY, Ordering::SeqCst);
+    }
+
+    fn park_condvar(&self) {
+        let inner = &*self.inner;
+        let mut guard = inner.mutex.lock();
+        // Rules 2 and 3.
+        if inner
+            .state
+            .compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            inner.state.swap(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        loop {
+            inner.condvar.wait(&mut guard);
             if inner
                 .state
-                .compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst)
-                .is_err()
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
             {
-                inner.state.swap(EMPTY, Ordering::SeqCst);
                 return;
-            }
-            loop {
-                inner.condvar.wait(&mut guard);
-                if inner
-                    .state
-                    .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-                {
-                    return;
-                }
             }
         }
     }
