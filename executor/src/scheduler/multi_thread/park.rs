@@ -17,21 +17,21 @@
 //! 5. Whatever woke it, the parker swaps `state` back to EMPTY when it returns.
 //! 6. The driver is held only while parked in it; a busy worker polls it without blocking
 //!    when it is free, so timers and IO still fire while every worker is busy.
-//! 7. The driver is taken with a swap of `taken` to true that finds it false, and given back
-//!    with a swap to false (both AcqRel): a try-lock that never blocks, so the owner has
-//!    exclusive use of the driver cell between the two. Both are read-modify-writes so that
-//!    rule 8 can order them.
+//! 7. The driver is taken with a compare-and-swap on `taken` (Acquire) and given back with a
+//!    store (Release): a try-lock that never blocks, so the owner has exclusive use of the
+//!    driver cell between the two.
 //! 8. **No idle worker sleeps beside a free driver.** A worker that finds the driver taken
-//!    registers in `waiting` (setting `has_waiting` with an RMW) and then tries to take the
-//!    driver once more (an RMW on `taken`) before it sleeps on its condvar. Whoever gives
-//!    the driver back (after a non-blocking poll, or a park that found work) does so with an
-//!    RMW on `taken`, then reads `has_waiting` with an RMW and, if set, unparks one
-//!    registered waiter, which goes round its park loop and takes the driver. The RMWs on
-//!    each flag are totally ordered, so either the retry finds the driver free or the
-//!    releaser finds the registration. Without this, an idle worker could sleep on its
-//!    condvar while nobody is in the driver, and timers and IO would wait for a busy
-//!    worker's next non-blocking poll (rule 6), 61 ticks away. A waiter removes itself
-//!    before `park` returns, so the list never outlives a park (it holds the parker's `Arc`).
+//!    registers in `waiting`, sets `has_waiting` with a read-modify-write, and then tries to
+//!    take the driver once more before it sleeps on its condvar. Whoever gives the driver
+//!    back (after a non-blocking poll, or a park that found work) then reads `has_waiting`
+//!    with a read-modify-write and, if set, unparks one registered waiter, which goes round
+//!    its park loop and takes the driver. The two RMWs on `has_waiting` are ordered: if the
+//!    releaser's comes second it sees the registration; if it comes first, the registrant's
+//!    RMW reads from it, so the release of `taken` happens before the retry, which finds the
+//!    driver free. Without this, an idle worker could sleep on its condvar while nobody is in
+//!    the driver, and timers and IO would wait for a busy worker's next non-blocking poll
+//!    (rule 6), 61 ticks away. A waiter removes itself before `park` returns, so the list
+//!    never outlives a park (it holds the parker's `Arc`).
 
 use std::sync::Arc as StdArc;
 
@@ -81,7 +81,7 @@ impl Drop for DriverGuard<'_> {
     fn drop(&mut self) {
         let shared = self.0;
         // Rules 7 and 8: give the driver back, then look for a worker that wants it.
-        shared.taken.swap(false, Ordering::AcqRel);
+        shared.taken.store(false, Ordering::Release);
         if shared.has_waiting.fetch_or(false, Ordering::AcqRel) {
             let waiter = {
                 let mut waiting = shared.waiting.lock();
@@ -112,9 +112,10 @@ impl SharedDriver {
 
     /// Rule 7: takes the driver if no one else holds it.
     pub(crate) fn try_take(&self) -> Option<DriverGuard<'_>> {
-        // A swap rather than a compare-and-swap: a failed CAS is a plain load, and rule 8
-        // needs a read-modify-write here.
-        (!self.taken.swap(true, Ordering::AcqRel)).then_some(DriverGuard(self))
+        self.taken
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| DriverGuard(self))
     }
 
     /// Rule 8: `inner` sleeps on its condvar and wants to be woken when the driver is free.
@@ -270,5 +271,89 @@ impl Unparker {
             PARKED_DRIVER => inner.driver.unpark(),
             actual => unreachable!("invalid parker state {actual}"),
         }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p spindle-executor
+    //! --release --lib park`. A lost wake-up shows up as a deadlock, which loom reports.
+
+    use super::*;
+    use std::time::Duration;
+
+    /// A driver whose only event is an unpark: `park` returns once it has seen one, and
+    /// records that it did (as a timer firing or a socket becoming ready would).
+    struct EventPark(StdArc<Events>);
+
+    struct Events {
+        pending: Mutex<bool>,
+        condvar: Condvar,
+        delivered: AtomicBool,
+    }
+
+    impl Park for EventPark {
+        fn park(&mut self, timeout: Option<Duration>) {
+            let mut pending = self.0.pending.lock();
+            if timeout.is_none() {
+                while !*pending {
+                    self.0.condvar.wait(&mut pending);
+                }
+            }
+            if std::mem::take(&mut *pending) {
+                self.0.delivered.store(true, Ordering::SeqCst);
+            }
+        }
+
+        fn unparker(&self) -> StdArc<dyn Unpark> {
+            self.0.clone()
+        }
+    }
+
+    impl Unpark for Events {
+        fn unpark(&self) {
+            *self.pending.lock() = true;
+            self.condvar.notify_one();
+        }
+    }
+
+    /// Rules 6-8, three threads: a busy worker polls the driver without blocking while an
+    /// idle worker parks and may lose the try-lock to it; then an event comes. The idle
+    /// worker must end up in the driver and see the event. Without rule 8 it can sleep on
+    /// its condvar beside a free driver, and loom reports the deadlock.
+    #[test]
+    fn idle_worker_takes_the_driver_a_busy_worker_gives_back() {
+        loom::model(|| {
+            let events = StdArc::new(Events {
+                pending: Mutex::new(false),
+                condvar: Condvar::new(),
+                delivered: AtomicBool::new(false),
+            });
+            let driver = StdArc::new(SharedDriver::new(Box::new(EventPark(events.clone()))));
+            let idle = Parker::new(driver.clone());
+
+            let busy = {
+                let driver = driver.clone();
+                loom::thread::spawn(move || driver.poll_nonblocking())
+            };
+            let idle_worker = {
+                let events = events.clone();
+                loom::thread::spawn(move || {
+                    // The worker loop: park until the driver has delivered the event
+                    // (a wake-up without it is spurious; the worker parks again).
+                    while !events.delivered.load(Ordering::SeqCst) {
+                        idle.park();
+                    }
+                })
+            };
+            // The event (a timer fires, a socket becomes ready) comes after the busy
+            // worker has given the driver back, so only a worker in the driver can see it.
+            busy.join().unwrap();
+            driver.unpark();
+            idle_worker.join().unwrap();
+            assert!(events.delivered.load(Ordering::SeqCst));
+            assert!(!driver.has_waiting.load(Ordering::SeqCst), "no waiter left behind");
+            assert!(driver.waiting.lock().is_empty());
+        });
     }
 }
