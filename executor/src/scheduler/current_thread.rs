@@ -152,14 +152,14 @@ impl Shared {
         self.owned.close_and_shutdown_all();
         drop(queued);
         let core = self.core.lock().take();
-        if let Some(core) = core {
-            shutdown_core(core);
+        if let Some(mut core) = core {
+            shutdown_core(&mut core);
         }
     }
 }
 
 /// Rule 4: releases the core's queued entries and shuts its driver down.
-fn shutdown_core(mut core: Box<Core>) {
+fn shutdown_core(core: &mut Core) {
     core.local.clear();
     if let Some(driver) = core.driver.as_mut() {
         driver.shutdown();
@@ -176,14 +176,14 @@ struct CoreGuard<'a> {
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.prev));
-        if let Some(core) = self.ctx.core.borrow_mut().take() {
+        if let Some(mut core) = self.ctx.core.borrow_mut().take() {
             let mut slot = self.shared.core.lock();
             if self.shared.shutdown.load(Ordering::SeqCst) {
                 // Rule 4: the runtime shut down while this thread held the core.
                 drop(slot);
                 // Tasks it was running may have been left to it (task rule 9).
                 self.shared.owned.close_and_shutdown_all();
-                shutdown_core(core);
+                shutdown_core(&mut core);
             } else {
                 *slot = Some(core);
             }
