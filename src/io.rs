@@ -2,4 +2,4 @@
 //! runtime-neutral `AsyncRead`/`AsyncWrite` traits the net types implement.
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
-pub use spindle_io::Async;
+pub use spindle_io::{Async, IoSafe};

@@ -1,4 +1,41 @@
 //! `Async<T>`: any non-blocking file descriptor, made awaitable.
+//!
+//! # Ownership of the source
+//!
+//! The reactor knows a source by the descriptor *number* it was registered with: the
+//! registration keeps the raw fd and runs `EPOLL_CTL_DEL` on it when the `Async` goes. Were
+//! that descriptor closed while registered, the number could be handed to another socket,
+//! and the delete would then remove the stranger's registration, which would never wake
+//! again. So:
+//!
+//! 1. **One descriptor for life.** From registration until [`Async::into_inner`] or drop, the
+//!    source `T` keeps open the descriptor its `as_fd` returned at registration, and is not
+//!    dropped, replaced or closed; `Async` drops it only after deregistering (rule 8 of the
+//!    protocol in `slot.rs`).
+//! 2. **Shared access is free.** Safe code may reach the source through `&T`: [`get_ref`],
+//!    [`read_with`], [`write_with`], and the `AsyncRead`/`AsyncWrite` impls of `&Async<T>`. A
+//!    safe `AsFd` lends its descriptor out of a borrow of `T`, so nothing reached through a
+//!    shared reference can close it without `unsafe` code that already breaks `AsFd`'s
+//!    contract.
+//! 3. **Mutable access is unsafe, or vouched for.** `&mut T` can replace the source
+//!    (`*io = other` drops the old one, closing its descriptor), so safe code never gets one
+//!    from an `Async`: [`get_mut`], [`read_with_mut`] and [`write_with_mut`] are `unsafe fn`s
+//!    whose callers promise rule 1, and `Async<T>` implements `AsyncRead`/`AsyncWrite` (which
+//!    call `T`'s `Read`/`Write` through `&mut T`) only when `T: IoSafe`, whose implementer
+//!    promises that those impls keep rule 1.
+//!
+//! Leaking an `Async` that borrows its source (`Async<&T>`, `Async<BorrowedFd<'_>>`) with
+//! `mem::forget` and then dropping the owner does close a registered descriptor. As with any
+//! leak it cannot be prevented, and it is harmless here: the leaked `Async` never runs its
+//! delete, and the kernel drops a closed descriptor from the epoll set by itself. Its slot
+//! stays in the table until the runtime goes.
+//!
+//! [`get_ref`]: Async::get_ref
+//! [`read_with`]: Async::read_with
+//! [`write_with`]: Async::write_with
+//! [`get_mut`]: Async::get_mut
+//! [`read_with_mut`]: Async::read_with_mut
+//! [`write_with_mut`]: Async::write_with_mut
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -8,6 +45,7 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+use crate::IoSafe;
 use crate::driver::Handle;
 use crate::registration::Registration;
 use crate::slot::Direction;
@@ -17,9 +55,11 @@ use crate::slot::Direction;
 /// Wraps anything that owns a file descriptor (a pipe, an eventfd, a socket made by another
 /// crate) and lets tasks wait for it to become readable or writable. The descriptor is put in
 /// non-blocking mode. Operations go through [`read_with`](Async::read_with) and
-/// [`write_with`](Async::write_with), which retry after `WouldBlock`; when `T` (or `&T`)
-/// implements `Read`/`Write`, `Async<T>` (or `&Async<T>`) implements `futures_io::AsyncRead`
-/// / `AsyncWrite`.
+/// [`write_with`](Async::write_with), which retry after `WouldBlock`. When `&T` implements
+/// `Read`/`Write`, `&Async<T>` implements `futures_io::AsyncRead`/`AsyncWrite`; when `T` is
+/// [`IoSafe`] and implements `Read`/`Write`, so does `Async<T>` itself. The source is never
+/// handed out mutably to safe code: replacing it would close a descriptor the reactor still
+/// has registered.
 ///
 /// Readiness is edge-triggered: once reported it stays set until an operation through this
 /// type gets `WouldBlock`. A raw operation on [`get_ref`](Async::get_ref) that gets
@@ -66,7 +106,9 @@ impl<T: AsFd> Async<T> {
     pub fn with_handle(io: T, handle: Handle) -> io::Result<Async<T>> {
         set_nonblocking(io.as_fd())?;
         // SAFETY: `io` owns the fd and is dropped (closing it) only after `deregister`, in
-        // `Drop` or `into_inner` below (rule 8).
+        // `Drop` or `into_inner` below (rule 8 in `slot.rs`); until then safe code reaches it
+        // only through `&T` or `T: IoSafe` impls, and `unsafe` callers promise to keep it
+        // (ownership rules 1-3 in this module's docs).
         let registration = unsafe { Registration::new(io.as_fd(), handle)? };
         Ok(Async {
             registration,
@@ -115,9 +157,10 @@ impl<T> Async<T> {
     ///
     /// # Safety
     ///
-    /// The source must keep the same open file descriptor: do not replace it (for example
-    /// with `std::mem::swap`) or close its descriptor, since the reactor still has it
-    /// registered and the poller requires deregistration before close.
+    /// The caller must not drop or replace the source (`*io = other`, `std::mem::swap`,
+    /// `std::mem::take`, ...) nor close its file descriptor, through the returned reference
+    /// or anything obtained from it: the reactor still has the descriptor registered and
+    /// deletes it by number when the `Async` goes (ownership rule 1 in `async_fd.rs`).
     pub unsafe fn get_mut(&mut self) -> &mut T {
         self.parts().1
     }
@@ -165,7 +208,37 @@ impl<T> Async<T> {
     }
 
     /// [`read_with`](Async::read_with) with mutable access to the source.
-    pub async fn read_with_mut<R>(
+    ///
+    /// # Safety
+    ///
+    /// `op` must not drop or replace the source (`*io = other`, `std::mem::swap`, ...) nor
+    /// close its file descriptor: the reactor still has the descriptor registered and deletes
+    /// it by number when the `Async` goes (ownership rule 1 in `async_fd.rs`). Prefer
+    /// [`read_with`](Async::read_with), which needs no `unsafe`, when `&T` is enough.
+    ///
+    /// ```no_run
+    /// # async fn demo(a: &mut spindle_io::Async<std::net::TcpStream>) -> std::io::Result<()> {
+    /// use std::io::Read;
+    /// let mut buf = [0; 4];
+    /// // SAFETY: `read` through `&mut TcpStream` neither replaces nor closes the stream.
+    /// let n = unsafe { a.read_with_mut(|s| s.read(&mut buf)) }.await?;
+    /// # let _ = n;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Without `unsafe` it does not compile:
+    ///
+    /// ```compile_fail,E0133
+    /// # async fn demo(a: &mut spindle_io::Async<std::net::TcpStream>) -> std::io::Result<()> {
+    /// use std::io::Read;
+    /// let mut buf = [0; 4];
+    /// let n = a.read_with_mut(|s| s.read(&mut buf)).await?;
+    /// # let _ = n;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async unsafe fn read_with_mut<R>(
         &mut self,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
@@ -183,7 +256,35 @@ impl<T> Async<T> {
     }
 
     /// [`write_with`](Async::write_with) with mutable access to the source.
-    pub async fn write_with_mut<R>(
+    ///
+    /// # Safety
+    ///
+    /// `op` must not drop or replace the source (`*io = other`, `std::mem::swap`, ...) nor
+    /// close its file descriptor: the reactor still has the descriptor registered and deletes
+    /// it by number when the `Async` goes (ownership rule 1 in `async_fd.rs`). Prefer
+    /// [`write_with`](Async::write_with), which needs no `unsafe`, when `&T` is enough.
+    ///
+    /// ```no_run
+    /// # async fn demo(a: &mut spindle_io::Async<std::net::TcpStream>) -> std::io::Result<()> {
+    /// use std::io::Write;
+    /// // SAFETY: `write` through `&mut TcpStream` neither replaces nor closes the stream.
+    /// let n = unsafe { a.write_with_mut(|s| s.write(b"ping")) }.await?;
+    /// # let _ = n;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Without `unsafe` it does not compile:
+    ///
+    /// ```compile_fail,E0133
+    /// # async fn demo(a: &mut spindle_io::Async<std::net::TcpStream>) -> std::io::Result<()> {
+    /// use std::io::Write;
+    /// let n = a.write_with_mut(|s| s.write(b"ping")).await?;
+    /// # let _ = n;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async unsafe fn write_with_mut<R>(
         &mut self,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
@@ -211,7 +312,13 @@ impl<T> Async<T> {
         self.registration.poll_io(Direction::Write, cx, || op(io))
     }
 
-    fn poll_read_with_mut<R>(
+    /// `read_with_mut` in poll form, for the `AsyncRead` impl.
+    ///
+    /// # Safety
+    ///
+    /// As for [`read_with_mut`](Async::read_with_mut): `op` must keep the source (ownership
+    /// rule 1).
+    unsafe fn poll_read_with_mut<R>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
@@ -220,7 +327,13 @@ impl<T> Async<T> {
         registration.poll_io(Direction::Read, cx, || op(io))
     }
 
-    fn poll_write_with_mut<R>(
+    /// `write_with_mut` in poll form, for the `AsyncWrite` impl.
+    ///
+    /// # Safety
+    ///
+    /// As for [`write_with_mut`](Async::write_with_mut): `op` must keep the source (ownership
+    /// rule 1).
+    unsafe fn poll_write_with_mut<R>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
@@ -261,13 +374,17 @@ impl<T: fmt::Debug> fmt::Debug for Async<T> {
     }
 }
 
-impl<T: Read> AsyncRead for Async<T> {
+/// Through `&mut T`, so only for [`IoSafe`] sources.
+// Ownership rule 3 in this module's docs.
+impl<T: IoSafe + Read> AsyncRead for Async<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_read_with_mut(cx, |io| io.read(buf))
+        // SAFETY: `T: IoSafe`, so `T::read` keeps the source and its descriptor (ownership
+        // rule 3); the closure does nothing else with it.
+        unsafe { self.get_mut().poll_read_with_mut(cx, |io| io.read(buf)) }
     }
 
     fn poll_read_vectored(
@@ -275,11 +392,16 @@ impl<T: Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .poll_read_with_mut(cx, |io| io.read_vectored(bufs))
+        // SAFETY: as in `poll_read`: `T: IoSafe` (ownership rule 3).
+        unsafe {
+            self.get_mut()
+                .poll_read_with_mut(cx, |io| io.read_vectored(bufs))
+        }
     }
 }
 
+/// Through `&T`, which cannot replace the source: for any `T`.
+// Ownership rule 2 in this module's docs.
 impl<T> AsyncRead for &Async<T>
 where
     for<'a> &'a T: Read,
@@ -301,13 +423,17 @@ where
     }
 }
 
-impl<T: Write> AsyncWrite for Async<T> {
+/// Through `&mut T`, so only for [`IoSafe`] sources.
+// Ownership rule 3 in this module's docs.
+impl<T: IoSafe + Write> AsyncWrite for Async<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_with_mut(cx, |io| io.write(buf))
+        // SAFETY: `T: IoSafe`, so `T::write` keeps the source and its descriptor (ownership
+        // rule 3); the closure does nothing else with it.
+        unsafe { self.get_mut().poll_write_with_mut(cx, |io| io.write(buf)) }
     }
 
     fn poll_write_vectored(
@@ -315,12 +441,16 @@ impl<T: Write> AsyncWrite for Async<T> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .poll_write_with_mut(cx, |io| io.write_vectored(bufs))
+        // SAFETY: as in `poll_write`: `T: IoSafe` (ownership rule 3).
+        unsafe {
+            self.get_mut()
+                .poll_write_with_mut(cx, |io| io.write_vectored(bufs))
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_write_with_mut(cx, |io| io.flush())
+        // SAFETY: as in `poll_write`: `T: IoSafe` (ownership rule 3).
+        unsafe { self.get_mut().poll_write_with_mut(cx, |io| io.flush()) }
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -328,6 +458,8 @@ impl<T: Write> AsyncWrite for Async<T> {
     }
 }
 
+/// Through `&T`, which cannot replace the source: for any `T`.
+// Ownership rule 2 in this module's docs.
 impl<T> AsyncWrite for &Async<T>
 where
     for<'a> &'a T: Write,

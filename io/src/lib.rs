@@ -49,6 +49,7 @@
 
 mod async_fd;
 mod driver;
+mod io_safe;
 pub mod net;
 mod registration;
 mod slot;
@@ -56,3 +57,4 @@ mod sync;
 
 pub use async_fd::Async;
 pub use driver::{Driver, EnterGuard, Handle, TryCurrentError};
+pub use io_safe::IoSafe;

@@ -1,4 +1,4 @@
-//! `Async<T>` over plain Unix socket pairs, and the driver's lifecycle.
+//! `Async<T>` over plain Unix socket pairs and a TCP pair, `IoSafe`, and the driver's lifecycle.
 
 #![cfg(not(loom))]
 
@@ -167,5 +167,103 @@ fn into_inner_on_a_pipe_like_source() -> io::Result<()> {
         // Registered again elsewhere: deregistration really removed it from the poller.
         let again = Async::new(std)?;
         again.writable().await
+    })
+}
+
+#[test]
+fn tcp_stream_by_value_and_by_reference() -> io::Result<()> {
+    block_on(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept()?;
+        let (mut client, mut server) = (Async::new(client)?, Async::new(server)?);
+
+        // By value: `Async<TcpStream>` is `AsyncRead + AsyncWrite` since `TcpStream: IoSafe`.
+        client.write_all(b"by value").await?;
+        client.flush().await?;
+        let mut buf = [0; 8];
+        server.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"by value");
+
+        // By reference: `&Async<TcpStream>` goes through `&TcpStream`, for any source.
+        (&server).write_all(b"by reference").await?;
+        let mut buf = [0; 12];
+        (&client).read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"by reference");
+
+        // A larger transfer in both styles at once, so both sides hit `WouldBlock` and wait.
+        let payload: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+        let write = async {
+            client.write_all(&payload).await?;
+            client.get_ref().shutdown(std::net::Shutdown::Write)
+        };
+        let read = async {
+            let mut got = Vec::new();
+            (&server).read_to_end(&mut got).await?;
+            io::Result::Ok(got)
+        };
+        let (written, got) = futures_util::future::join(write, read).await;
+        written?;
+        assert!(got? == payload, "the bytes arrived changed");
+        Ok(())
+    })
+}
+
+#[test]
+fn io_safe_wrappers_read_and_write_by_value() -> io::Result<()> {
+    block_on(async {
+        // `Box<T>` for `T: IoSafe`.
+        let (a, b) = UnixStream::pair()?;
+        let (mut a, mut b) = (Async::new(Box::new(a))?, Async::new(Box::new(b))?);
+        a.write_all(b"boxed").await?;
+        let mut buf = [0; 5];
+        b.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"boxed");
+
+        // `&T` for any `T`: the source outlives the `Async` that borrows it.
+        let (c, d) = UnixStream::pair()?;
+        {
+            let (mut c, mut d) = (Async::new(&c)?, Async::new(&d)?);
+            c.write_all(b"borrowed").await?;
+            let mut buf = [0; 8];
+            d.read_exact(&mut buf).await?;
+            assert_eq!(&buf, b"borrowed");
+        }
+        // Deregistered, still open, registrable again.
+        let c = Async::new(c)?;
+        c.writable().await?;
+
+        // `Arc<T>`: `Arc<File>` is `Read + Write` through `&File`.
+        let (e, f) = UnixStream::pair()?;
+        let e = std::sync::Arc::new(std::fs::File::from(std::os::fd::OwnedFd::from(e)));
+        let mut e = Async::new(e)?;
+        let f = Async::new(f)?;
+        e.write_all(b"shared").await?;
+        let mut buf = [0; 6];
+        (&f).read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"shared");
+        (&f).write_all(b"back").await?;
+        let mut buf = [0; 4];
+        e.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"back");
+        Ok(())
+    })
+}
+
+#[test]
+fn unsafe_mut_accessors_keep_working() -> io::Result<()> {
+    block_on(async {
+        let (a, b) = UnixStream::pair()?;
+        let (mut a, mut b) = (Async::new(a)?, Async::new(b)?);
+        // SAFETY: `write` through `&mut UnixStream` neither replaces nor closes the stream.
+        let n = unsafe { a.write_with_mut(|s| s.write(b"mut")) }.await?;
+        assert_eq!(n, 3);
+        let mut buf = [0; 3];
+        // SAFETY: as above, for `read_exact`; a short socket-pair message arrives whole.
+        unsafe { b.read_with_mut(|s| s.read_exact(&mut buf)) }.await?;
+        assert_eq!(&buf, b"mut");
+        // SAFETY: `set_nonblocking` keeps the same descriptor open.
+        unsafe { a.get_mut() }.set_nonblocking(true)?;
+        Ok(())
     })
 }
