@@ -334,3 +334,58 @@ fn tasks_awaiting_each_other_do_not_keep_the_runtime_alive() {
         },
     );
 }
+
+/// Polls `future` once with a waker that panics when woken, and keeps it alive.
+fn poll_with_panicking_waker<F: Future + Unpin>(future: &mut F) {
+    let waker = Waker::from(Arc::new(PanickingWaker));
+    assert!(
+        Pin::new(future)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+}
+
+#[test]
+fn panicking_wakers_woken_by_the_drivers_do_not_take_down_the_worker() {
+    for current_thread in [true, false] {
+        let rt = if current_thread {
+            Builder::new_current_thread().build().unwrap()
+        } else {
+            Builder::new_multi_thread().worker_threads(1).build().unwrap()
+        };
+        let (out_tx, out_rx) = mpsc::channel();
+        let handle = rt.handle().clone();
+        let runner = std::thread::spawn(move || {
+            let out = handle.block_on(async {
+                // A timer and a socket each hold a waker that panics when they fire.
+                let mut sleep = Box::pin(spindle::time::sleep(Duration::from_millis(5)));
+                poll_with_panicking_waker(&mut sleep);
+                let listener = spindle::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let mut accept = Box::pin(listener.accept());
+                poll_with_panicking_waker(&mut accept);
+                let _client = spindle::net::TcpStream::connect(addr).await.unwrap();
+                // Both fire; the runtime goes on serving timers, tasks and sockets.
+                spindle::time::sleep(Duration::from_millis(20)).await;
+                let mut sum = 0;
+                for i in 0..10u32 {
+                    sum += spindle::spawn(async move {
+                        spindle::time::sleep(Duration::from_millis(1)).await;
+                        i
+                    })
+                    .await
+                    .unwrap();
+                }
+                drop((sleep, accept));
+                sum
+            });
+            out_tx.send(out).unwrap();
+        });
+        let sum = out_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the runtime stopped serving after a driver woke a panicking waker");
+        assert_eq!(sum, 45);
+        runner.join().unwrap();
+        drop(rt);
+    }
+}

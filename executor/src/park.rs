@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Waker;
 use std::time::Duration;
 
 use crate::sync::{Condvar, Mutex};
@@ -33,6 +34,15 @@ pub trait Park: Send + 'static {
     /// Called once when the runtime shuts down, after every task has been dropped: wake
     /// whatever still waits on the driver's resources (they will find it gone).
     fn shutdown(&mut self) {}
+}
+
+/// Wakes `waker`, containing a panic.
+///
+/// Wakers are user code, and a driver wakes them on a worker thread: one that panics must
+/// not unwind out of the driver and take the worker (and the other wakers of the same
+/// batch) with it. The panic hook has already reported the panic when this returns.
+pub fn wake_contained(waker: Waker) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
 }
 
 /// Interrupts a [`Park`]. Cheap to call from any thread, any number of times.

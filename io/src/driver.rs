@@ -10,7 +10,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use polling::{Events, PollMode, Poller};
-use spindle_executor::park::{Park, Unpark};
+use spindle_executor::park::{Park, Unpark, wake_contained};
 
 use crate::slot::{READABLE, Slot, SlotTable, WRITABLE};
 use crate::sync::Arc;
@@ -114,14 +114,14 @@ impl Driver {
             slot.set_readiness(ready, wake_both, &mut self.wake);
         }
         // Woken outside every lock (rule 3), so a waker may do anything, even register again.
-        self.wake.drain(..).for_each(Waker::wake);
+        self.wake.drain(..).for_each(wake_contained);
     }
 
     fn shutdown_now(&mut self) {
         if !self.shut_down {
             self.shut_down = true;
             self.inner.table.shutdown(&mut self.wake);
-            self.wake.drain(..).for_each(Waker::wake);
+            self.wake.drain(..).for_each(wake_contained);
         }
     }
 }

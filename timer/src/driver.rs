@@ -8,7 +8,7 @@ use std::ptr::NonNull;
 use std::task::Waker;
 use std::time::Duration;
 
-use spindle_executor::park::{DriverContext, Flavor, Park, Unpark};
+use spindle_executor::park::{DriverContext, Flavor, Park, Unpark, wake_contained};
 
 use crate::Instant;
 use crate::clock::Clock;
@@ -473,9 +473,7 @@ impl Shared {
                 }
             });
         }
-        for waker in wakers {
-            waker.wake();
-        }
+        wakers.into_iter().for_each(wake_contained);
     }
 }
 
@@ -505,7 +503,7 @@ impl WakeBatch {
     fn wake_all(&mut self) {
         for waker in self.wakers[..self.len].iter_mut() {
             if let Some(waker) = waker.take() {
-                waker.wake();
+                wake_contained(waker);
             }
         }
         self.len = 0;

@@ -410,7 +410,7 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
         if let Some(waker) = waker {
             // Wakers are user code: a panicking one must not unwind into the worker and skip
             // the reference release below.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+            crate::park::wake_contained(waker);
         }
     }
     if header.state.ref_dec_many(refs) {
