@@ -141,7 +141,9 @@ impl RawTask {
                 let waker = if prev.is_join_waker_set() {
                     // SAFETY: we cleared JOIN_WAKER before COMPLETE, so the cell is the
                     // handle's (rule 8).
-                    self.header().join_waker.with_mut(|w| unsafe { (*w).take() })
+                    self.header()
+                        .join_waker
+                        .with_mut(|w| unsafe { (*w).take() })
                 } else {
                     None
                 };
@@ -406,7 +408,9 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
         // SAFETY: JOIN_WAKER was set when we flipped COMPLETE: the cell is ours (rule 8), and
         // the handle never touches it again. Taking the waker out frees whatever it holds now
         // rather than when the cell is freed.
-        let waker = header.join_waker.with_mut(|waker| unsafe { (*waker).take() });
+        let waker = header
+            .join_waker
+            .with_mut(|waker| unsafe { (*waker).take() });
         if let Some(waker) = waker {
             // Wakers are user code: a panicking one must not unwind into the worker and skip
             // the reference release below.

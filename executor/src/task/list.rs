@@ -30,7 +30,13 @@ struct Shard {
 
 impl OwnedTasks {
     pub(crate) fn new(workers: usize) -> OwnedTasks {
-        let shards = (workers * 4).next_power_of_two().max(4);
+        // Under loom, one shard: task ids come from a process-wide counter, so the shard a
+        // task lands in would differ between the executions of a model.
+        let shards = if cfg!(loom) {
+            1
+        } else {
+            (workers * 4).next_power_of_two().max(4)
+        };
         OwnedTasks {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
             closed: AtomicBool::new(false),

@@ -12,7 +12,7 @@
 //! # The protocol
 //!
 //! The state word (see `state.rs`) is the only thing threads race on. These rules are cited
-//! by number in the code, the `SAFETY:` comments and the loom models (`tests/loom_task.rs`).
+//! by number in the code, the `SAFETY:` comments and the loom models (`src/task/loom.rs`).
 //!
 //! 1. **References.** Each run-queue entry, waker, `JoinHandle`, `AbortHandle` and the owned
 //!    list hold one reference. Whoever drops the count to zero deallocates; at that point no
