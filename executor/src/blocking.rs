@@ -5,7 +5,7 @@
 //! `JoinHandle` for free) whose future runs the closure once; the pool's `schedule`
 //! queues it.
 //!
-//! # Protocol (all under `state`'s mutex; cited by the loom model `tests/loom_blocking.rs`)
+//! # Protocol (all under `state`'s mutex; cited by the loom models in `tests/loom_runtime.rs`)
 //!
 //! 1. A spawn queues the task, then either hands it to an idle thread (`idle -= 1`,
 //!    `notified += 1`, one condvar signal) or starts a thread if below the limit; past

@@ -83,3 +83,144 @@ fn blocking_pool_shutdown() {
         }
     });
 }
+
+/// A driver that counts its shutdowns and holds a loom `Arc` (so does its unparker), so a
+/// driver or a scheduler that is never freed (kept alive by a reference cycle through a
+/// queued task) fails the model as a leak.
+struct TrackedPark {
+    inner: spindle_executor::park::ThreadPark,
+    shutdowns: Arc<std::sync::atomic::AtomicUsize>,
+    _alive: Arc<()>,
+}
+
+impl spindle_executor::park::Park for TrackedPark {
+    fn park(&mut self, timeout: Option<std::time::Duration>) {
+        self.inner.park(timeout)
+    }
+
+    fn unparker(&self) -> std::sync::Arc<dyn spindle_executor::park::Unpark> {
+        // The scheduler keeps the unparker: a leaked scheduler leaks this loom `Arc` too.
+        std::sync::Arc::new(TrackedUnpark {
+            inner: self.inner.unparker(),
+            _alive: self._alive.clone(),
+        })
+    }
+
+    fn shutdown(&mut self) {
+        self.shutdowns
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+struct TrackedUnpark {
+    inner: std::sync::Arc<dyn spindle_executor::park::Unpark>,
+    _alive: Arc<()>,
+}
+
+impl spindle_executor::park::Unpark for TrackedUnpark {
+    fn unpark(&self) {
+        self.inner.unpark()
+    }
+}
+
+/// A current-thread runtime whose driver reports its shutdowns into the returned counter.
+fn tracked_current_thread() -> (
+    spindle_executor::runtime::Runtime,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let shutdowns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = shutdowns.clone();
+    let rt = Builder::new_current_thread()
+        .driver(move |_| {
+            Ok(spindle_executor::runtime::DriverParts {
+                park: Box::new(TrackedPark {
+                    inner: spindle_executor::park::ThreadPark::new(),
+                    shutdowns: counter.clone(),
+                    _alive: Arc::new(()),
+                }),
+                enter: None,
+            })
+        })
+        .build()
+        .unwrap();
+    (rt, shutdowns)
+}
+
+/// Current-thread rules 1-3, three threads: two threads call `block_on` on a runtime whose
+/// core a third is using. Each spawns a task and awaits it; whoever lacks the core polls
+/// alone, queues through the injector, and must get the core (or its task's result) once
+/// the holder leaves. A lost hand-off shows up as a deadlock.
+#[test]
+fn current_thread_core_hand_off() {
+    model(|| {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let joiners: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|n| {
+                let handle = rt.handle().clone();
+                loom::thread::spawn(move || {
+                    handle.block_on(async move {
+                        spindle_executor::spawn(async move { n }).await.unwrap()
+                    })
+                })
+            })
+            .collect();
+        let mine = rt.block_on(async { 3 });
+        let sum: i32 = joiners.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(sum + mine, 6);
+        drop(rt);
+    });
+}
+
+/// Current-thread rule 4: the runtime dropped while another thread holds the core (inside
+/// `block_on`, with tasks queued on the core). Whichever side comes second shuts the core
+/// down, exactly once, and nothing is left to keep the runtime alive (the driver's loom
+/// `Arc` would leak).
+#[test]
+fn current_thread_shutdown_while_core_is_held() {
+    model(|| {
+        let (rt, shutdowns) = tracked_current_thread();
+        let handle = rt.handle().clone();
+        let holder = loom::thread::spawn(move || {
+            handle.block_on(async {
+                // Queued on the core if this thread holds it; never run if the future is
+                // done first.
+                drop(spindle_executor::spawn(async {}));
+            })
+        });
+        drop(rt);
+        holder.join().unwrap();
+        assert_eq!(shutdowns.load(std::sync::atomic::Ordering::SeqCst), 1);
+    });
+}
+
+/// Current-thread rules 3-4: a task woken from a foreign thread (an injector push) while
+/// the runtime shuts down: the entry is either drained by shutdown or released on the
+/// spot, the future is dropped once, and the driver is shut down once.
+#[test]
+fn current_thread_injector_races_shutdown() {
+    model(|| {
+        let (rt, shutdowns) = tracked_current_thread();
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let alive = Arc::new(());
+        let (w, guard) = (slot.clone(), alive.clone());
+        let task = rt.spawn(poll_fn(move |cx| {
+            let _keep = &guard;
+            *w.lock().unwrap() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        }));
+        // Poll the task once so that it leaves its waker.
+        rt.block_on(async {
+            while slot.lock().unwrap().is_none() {
+                spindle_executor::task::yield_now().await;
+            }
+        });
+        let waker = slot.lock().unwrap().take().unwrap();
+        let waker_thread = loom::thread::spawn(move || waker.wake());
+        drop(rt);
+        waker_thread.join().unwrap();
+        assert!(loom::future::block_on(task).unwrap_err().is_cancelled());
+        assert_eq!(Arc::strong_count(&alive), 1, "the future was dropped");
+        assert_eq!(shutdowns.load(std::sync::atomic::Ordering::SeqCst), 1);
+    });
+}

@@ -8,7 +8,7 @@
 //!
 //! # Protocol
 //!
-//! Cited by the code and the loom models (`tests/loom_current_thread.rs`):
+//! Cited by the code and the loom models (`tests/loom_runtime.rs`):
 //!
 //! 1. **One core holder.** The core is in `Shared::core` while no thread is inside
 //!    `block_on`. A `block_on` takes it under the mutex and holds it until it returns or

@@ -4,7 +4,7 @@
 //!
 //! `state` packs the number of *searching* workers (looking for work to steal) and of
 //! *unparked* workers (not asleep). The rules, cited by the worker loop and the loom model
-//! (`tests/loom_multi_thread.rs`):
+//! (`tests/loom_runtime.rs`):
 //!
 //! 1. **Publish, then look.** Whoever makes work available (a push to the injector or to a
 //!    local queue that others may steal from) does so *before* a SeqCst read-modify-write

@@ -352,7 +352,10 @@ mod loom_tests {
             driver.unpark();
             idle_worker.join().unwrap();
             assert!(events.delivered.load(Ordering::SeqCst));
-            assert!(!driver.has_waiting.load(Ordering::SeqCst), "no waiter left behind");
+            assert!(
+                !driver.has_waiting.load(Ordering::SeqCst),
+                "no waiter left behind"
+            );
             assert!(driver.waiting.lock().is_empty());
         });
     }
