@@ -48,7 +48,10 @@ fn in_child(test: &str, body: fn()) {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    assert!(status.success(), "{test}: the child process failed: {status}");
+    assert!(
+        status.success(),
+        "{test}: the child process failed: {status}"
+    );
 }
 
 fn open_fds() -> usize {
@@ -86,7 +89,9 @@ fn spawn_pending_work(rt: &Runtime, drops: &Arc<AtomicUsize>) {
     let guard = DropCount(drops.clone());
     rt.spawn(async move {
         let _guard = guard;
-        let listener = spindle::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = spindle::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap();
         let _ = listener.accept().await;
     });
 }
@@ -119,7 +124,11 @@ fn runtime_dropped_on_its_own_blocking_thread_shuts_down_and_returns() {
             .unwrap_or_else(|_| {
                 panic!("current_thread={current_thread}: drop on a blocking thread hung")
             });
-        assert_eq!(drops.load(Ordering::SeqCst), 2, "every task was dropped once");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            2,
+            "every task was dropped once"
+        );
         let late = futures::executor::block_on(handle.spawn(async { 1 }));
         assert!(late.unwrap_err().is_cancelled(), "spawn after shutdown");
     }
@@ -145,7 +154,11 @@ fn drop_in_thread_local_destructor(current_thread: bool, store_first: bool) {
     })
     .join()
     .expect("the thread dropping the runtime in a destructor panicked");
-    assert_eq!(drops.load(Ordering::SeqCst), 2, "every task was dropped once");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        2,
+        "every task was dropped once"
+    );
 }
 
 #[test]
@@ -177,7 +190,10 @@ fn a_panicking_join_waker_does_not_take_down_the_worker() {
         let rt = if current_thread {
             Builder::new_current_thread().build().unwrap()
         } else {
-            Builder::new_multi_thread().worker_threads(1).build().unwrap()
+            Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap()
         };
         let drops = Arc::new(AtomicUsize::new(0));
         let guard = DropCount(drops.clone());
@@ -220,7 +236,11 @@ fn a_panicking_join_waker_does_not_take_down_the_worker() {
         assert_eq!(sum, 4950);
         checker.join().unwrap();
         assert_eq!(futures::executor::block_on(join).unwrap(), 42);
-        assert_eq!(drops.load(Ordering::SeqCst), 1, "the future was dropped once");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the future was dropped once"
+        );
         drop(rt);
     }
 }
@@ -234,7 +254,11 @@ fn no_fd_leak(rounds: usize, scenario: fn(Runtime, &Arc<AtomicUsize>)) {
     for _ in 0..rounds {
         let drops = Arc::new(AtomicUsize::new(0));
         scenario(runtime(true), &drops);
-        assert_eq!(drops.load(Ordering::SeqCst), 2, "every task was dropped once");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            2,
+            "every task was dropped once"
+        );
     }
     let after = open_fds();
     assert!(
@@ -351,7 +375,10 @@ fn panicking_wakers_woken_by_the_drivers_do_not_take_down_the_worker() {
         let rt = if current_thread {
             Builder::new_current_thread().build().unwrap()
         } else {
-            Builder::new_multi_thread().worker_threads(1).build().unwrap()
+            Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap()
         };
         let (out_tx, out_rx) = mpsc::channel();
         let handle = rt.handle().clone();
@@ -360,7 +387,9 @@ fn panicking_wakers_woken_by_the_drivers_do_not_take_down_the_worker() {
                 // A timer and a socket each hold a waker that panics when they fire.
                 let mut sleep = Box::pin(spindle::time::sleep(Duration::from_millis(5)));
                 poll_with_panicking_waker(&mut sleep);
-                let listener = spindle::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let listener = spindle::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap();
                 let addr = listener.local_addr().unwrap();
                 let mut accept = Box::pin(listener.accept());
                 poll_with_panicking_waker(&mut accept);
