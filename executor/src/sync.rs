@@ -76,7 +76,9 @@ pub(crate) type JoinHandle = std::thread::JoinHandle<()>;
 pub(crate) type JoinHandle = loom::thread::JoinHandle<()>;
 
 /// Waits on `condvar` for at most `timeout`; returns whether it timed out. Loom has no
-/// clock, so there the wait is untimed and never reports a time-out.
+/// clock: there a zero timeout releases the lock, lets other threads run, takes the lock
+/// back and reports a time-out (so models can reach time-out paths, such as a blocking
+/// thread retiring), and any other timeout waits untimed and never reports one.
 pub(crate) fn wait_timeout<T>(
     condvar: &Condvar,
     guard: &mut MutexGuard<'_, T>,
@@ -88,7 +90,10 @@ pub(crate) fn wait_timeout<T>(
     }
     #[cfg(loom)]
     {
-        let _ = timeout;
+        if timeout.is_zero() {
+            guard.unlocked(loom::thread::yield_now);
+            return true;
+        }
         condvar.wait(guard);
         false
     }
@@ -102,7 +107,19 @@ mod loom_lock {
     #[derive(Debug)]
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
 
-    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+    pub(crate) struct MutexGuard<'a, T>(
+        Option<loom::sync::MutexGuard<'a, T>>,
+        &'a loom::sync::Mutex<T>,
+    );
+
+    impl<T> MutexGuard<'_, T> {
+        /// Releases the lock while `f` runs (parking_lot's `MutexGuard::unlocked`).
+        pub(crate) fn unlocked(&mut self, f: impl FnOnce()) {
+            drop(self.0.take());
+            f();
+            self.0 = Some(self.1.lock().unwrap());
+        }
+    }
 
     impl<T> Mutex<T> {
         pub(crate) fn new(value: T) -> Self {
@@ -111,12 +128,12 @@ mod loom_lock {
 
         #[track_caller]
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            MutexGuard(Some(self.0.lock().unwrap()))
+            MutexGuard(Some(self.0.lock().unwrap()), &self.0)
         }
 
         #[track_caller]
         pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-            self.0.try_lock().ok().map(|g| MutexGuard(Some(g)))
+            self.0.try_lock().ok().map(|g| MutexGuard(Some(g), &self.0))
         }
     }
 

@@ -224,3 +224,33 @@ fn current_thread_injector_races_shutdown() {
         assert_eq!(shutdowns.load(std::sync::atomic::Ordering::SeqCst), 1);
     });
 }
+
+/// Blocking-pool rules 1-2, three threads, with one pool thread at most and no keep-alive
+/// (under loom a zero keep-alive times out at once, after letting others run): two
+/// closures spawned from two threads while the pool's only thread drains the queue, goes
+/// idle, times out and retires. A spawn that hands its closure to an idle thread just as
+/// it times out must not be lost (the notified token outranks the time-out), a spawn past
+/// the thread limit waits for the running thread to drain it, and a thread that retired
+/// is replaced by the next spawn.
+#[test]
+fn blocking_pool_retire_and_thread_limit() {
+    model(|| {
+        let rt = Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .thread_keep_alive(std::time::Duration::ZERO)
+            .build()
+            .unwrap();
+        let handle = rt.handle().clone();
+        let spawner = loom::thread::spawn(move || handle.spawn_blocking(|| 1));
+        let mine = rt.spawn_blocking(|| 2);
+        let theirs = spawner.join().unwrap();
+        let sum = loom::future::block_on(mine).unwrap() + loom::future::block_on(theirs).unwrap();
+        assert_eq!(sum, 3);
+        // The pool's books balance (a token consumed twice, or a time-out that also takes a
+        // token, shows up here).
+        let metrics = rt.metrics();
+        assert!(metrics.idle_blocking_threads <= metrics.blocking_threads);
+        assert!(metrics.blocking_threads <= 1, "the thread limit holds");
+        drop(rt);
+    });
+}
