@@ -254,3 +254,105 @@ fn blocking_pool_retire_and_thread_limit() {
         drop(rt);
     });
 }
+
+/// A driver with one timer: `park` fires it once it is due (set by a "clock" thread, which
+/// then unparks the driver), waking the task that waits on it from inside the driver, as
+/// the time driver does.
+struct TimerPark {
+    timer: std::sync::Arc<Timer>,
+}
+
+struct Timer {
+    due: AtomicBool,
+    fired: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+    unparked: Mutex<bool>,
+    condvar: loom::sync::Condvar,
+}
+
+impl spindle_executor::park::Park for TimerPark {
+    fn park(&mut self, timeout: Option<std::time::Duration>) {
+        let timer = &*self.timer;
+        {
+            let mut unparked = timer.unparked.lock().unwrap();
+            if timeout.is_none() {
+                while !*unparked {
+                    unparked = timer.condvar.wait(unparked).unwrap();
+                }
+            }
+            *unparked = false;
+        }
+        if timer.due.load(Ordering::SeqCst) && !timer.fired.swap(true, Ordering::SeqCst) {
+            let waker = timer.waker.lock().unwrap().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    fn unparker(&self) -> std::sync::Arc<dyn spindle_executor::park::Unpark> {
+        self.timer.clone()
+    }
+}
+
+impl spindle_executor::park::Unpark for Timer {
+    fn unpark(&self) {
+        *self.unparked.lock().unwrap() = true;
+        self.condvar.notify_one();
+    }
+}
+
+/// Idle rule 6 and park rule 6, three threads: a worker asleep in the driver is woken by
+/// the driver's own event (a timer firing that wakes a task on the worker's thread). It
+/// must leave the sleepers and count itself unparked, so that a task spawned from outside
+/// afterwards still wakes it. (A worker that stays registered as asleep while it runs
+/// corrupts the counts, and the second spawn is never run.)
+#[test]
+fn driver_event_wakes_a_task_on_the_parked_worker() {
+    model(|| {
+        let timer = std::sync::Arc::new(Timer {
+            due: AtomicBool::new(false),
+            fired: AtomicBool::new(false),
+            waker: Mutex::new(None),
+            unparked: Mutex::new(false),
+            condvar: loom::sync::Condvar::new(),
+        });
+        let driver_timer = timer.clone();
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .event_interval(2)
+            .driver(move |_| {
+                Ok(spindle_executor::runtime::DriverParts {
+                    park: Box::new(TimerPark {
+                        timer: driver_timer.clone(),
+                    }),
+                    enter: None,
+                })
+            })
+            .build()
+            .unwrap();
+        let task_timer = timer.clone();
+        let sleeper = rt.spawn(poll_fn(move |cx| {
+            if task_timer.fired.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            *task_timer.waker.lock().unwrap() = Some(cx.waker().clone());
+            if task_timer.fired.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }));
+        let clock = {
+            let timer = timer.clone();
+            loom::thread::spawn(move || {
+                timer.due.store(true, Ordering::SeqCst);
+                spindle_executor::park::Unpark::unpark(&*timer);
+            })
+        };
+        rt.block_on(sleeper).unwrap();
+        clock.join().unwrap();
+        assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
+        drop(rt);
+    });
+}
