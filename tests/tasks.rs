@@ -670,3 +670,46 @@ fn idle_blocking_threads_retire_after_keep_alive() {
         9
     );
 }
+
+/// A runtime-neutral library that spawns through `futures::task::Spawn` runs on Spindle.
+#[test]
+fn handle_implements_futures_spawn() {
+    use futures::task::{Spawn, SpawnExt};
+
+    /// What such a library looks like: it knows nothing of Spindle.
+    fn fan_out(spawner: &impl Spawn, n: u32) -> Vec<futures::future::RemoteHandle<u32>> {
+        (0..n)
+            .map(|i| spawner.spawn_with_handle(async move { i * 2 }).unwrap())
+            .collect()
+    }
+
+    for rt in [
+        spindle::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+        spindle::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ] {
+        let handle = rt.handle().clone();
+        let total: u32 = rt.block_on(async {
+            let mut total = 0;
+            for remote in fan_out(&handle, 10) {
+                total += remote.await;
+            }
+            // Detached spawns run too.
+            let (tx, rx) = spindle::sync::oneshot::channel();
+            SpawnExt::spawn(&handle, async move {
+                tx.send(7u32).unwrap();
+            })
+            .unwrap();
+            total + rx.await.unwrap()
+        });
+        assert_eq!(total, 90 + 7);
+        assert!(handle.status().is_ok());
+        drop(rt);
+        let err = SpawnExt::spawn(&handle, async {}).unwrap_err();
+        assert!(err.is_shutdown(), "spawning after shutdown reports it");
+    }
+}

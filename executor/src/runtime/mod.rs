@@ -329,6 +329,29 @@ impl Handle {
     }
 }
 
+/// Runtime-neutral spawning: a library written against `futures_task::Spawn` (or
+/// `futures::task::SpawnExt`) spawns onto this runtime. The task is detached, as with a
+/// dropped `JoinHandle`; `SpawnExt::spawn_with_handle` gives a handle of its own. After the
+/// runtime has shut down, spawning fails with `SpawnError::shutdown()`.
+impl futures_task::Spawn for Handle {
+    fn spawn_obj(
+        &self,
+        future: futures_task::FutureObj<'static, ()>,
+    ) -> Result<(), futures_task::SpawnError> {
+        self.status()?;
+        drop(self.spawn(future));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), futures_task::SpawnError> {
+        if self.owned().is_closed() {
+            Err(futures_task::SpawnError::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")

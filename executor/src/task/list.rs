@@ -90,6 +90,11 @@ impl OwnedTasks {
         }
     }
 
+    /// Whether shutdown closed the list: spawns are refused from then on.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().tasks.len()).sum()
     }
