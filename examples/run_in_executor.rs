@@ -10,6 +10,11 @@
 //!
 //! Meanwhile a ticker task counts ticks: if blocking work ran on the loop, it would stall.
 //!
+//! Finally, asyncio's debug mode (`PYTHONASYNCIODEBUG=1`, `loop.slow_callback_duration`):
+//! a runtime with `slow_poll_threshold` names the task that made a blocking call on the loop
+//! by mistake, and where it was spawned. `SPINDLE_DEBUG=1` does the same for any Spindle
+//! program, printing to stderr.
+//!
 //! `cargo run --example run_in_executor`
 
 use std::io::{Read, Write};
@@ -36,6 +41,30 @@ pub struct Report {
     pub max_parallel: usize,
     /// Wall time of the whole run.
     pub elapsed: Duration,
+}
+
+/// Debug mode: a task calls `std::thread::sleep` on the loop (the mistake `spawn_blocking`
+/// exists to avoid), on a runtime that reports polls over 50 ms. Returns the reports.
+pub fn debug_mode_catches_a_blocking_call() -> Vec<String> {
+    let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = reports.clone();
+    let rt = spindle::runtime::Builder::new_current_thread()
+        .slow_poll_threshold(Duration::from_millis(50))
+        .on_slow_poll(move |poll| sink.lock().unwrap().push(poll.to_string()))
+        .build()
+        .expect("building the debug runtime");
+    rt.block_on(async {
+        let mistake = spindle::task::Builder::new()
+            .name("requests.get on the loop")
+            .spawn(async { std::thread::sleep(Duration::from_millis(120)) })
+            .expect("spawning");
+        mistake.await.unwrap();
+    });
+    let reports = reports.lock().unwrap().clone();
+    for report in &reports {
+        println!("debug mode: {report}");
+    }
+    reports
 }
 
 /// A tiny HTTP/1.0-style server on Spindle: answers every request with `body`, then closes.
@@ -173,4 +202,8 @@ pub async fn main() {
         "at most {} CPU jobs ran at once; all done in {:.2?}",
         report.max_parallel, report.elapsed
     );
+    // Its own runtime, built on a blocking thread: one cannot block_on inside this one.
+    spindle::spawn_blocking(debug_mode_catches_a_blocking_call)
+        .await
+        .unwrap();
 }

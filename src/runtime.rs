@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use spindle_executor::runtime::{DriverParts, EnterHook};
 
-pub use spindle_executor::runtime::{EnterGuard, Flavor, Handle, RuntimeMetrics, TryCurrentError};
+pub use spindle_executor::runtime::{
+    EnterGuard, Flavor, Handle, RuntimeMetrics, SlowPoll, TryCurrentError, UnobservedPanic,
+};
 
 use crate::task::JoinHandle;
 
@@ -50,6 +52,7 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -181,6 +184,53 @@ impl Builder {
     /// `time::advance`, or jumps to the next timer when every task is idle.
     pub fn start_paused(&mut self, start_paused: bool) -> &mut Self {
         self.start_paused = start_paused;
+        self
+    }
+
+    /// Debug mode: report every task poll longer than `threshold` (asyncio's
+    /// `slow_callback_duration`) with the task's id, name and spawn location; by default one
+    /// line on stderr. `SPINDLE_DEBUG=1` in the environment sets 100 ms.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let slow = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = slow.clone();
+    /// let rt = spindle::runtime::Builder::new_current_thread()
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .on_slow_poll(move |poll| seen.lock().unwrap().push(poll.to_string()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     // A blocking call on the runtime by mistake: it holds the thread for 50 ms.
+    ///     spindle::spawn(async { std::thread::sleep(Duration::from_millis(50)) }).await.unwrap();
+    /// });
+    /// assert!(slow.lock().unwrap()[0].contains("longer than the 20ms threshold"));
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.inner.slow_poll_threshold(threshold);
+        self
+    }
+
+    /// Where slow polls are reported (turns the reports on, 100 ms unless
+    /// [`slow_poll_threshold`](Self::slow_poll_threshold) says otherwise).
+    pub fn on_slow_poll(
+        &mut self,
+        hook: impl Fn(&SlowPoll<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.inner.on_slow_poll(hook);
+        self
+    }
+
+    /// Debug mode: report every task that panicked with nobody to see it (its
+    /// `JoinHandle` dropped without reading the panic; asyncio's "Task exception was never
+    /// retrieved"). `SPINDLE_DEBUG=1` turns it on with a hook that prints one line.
+    pub fn on_unobserved_panic(
+        &mut self,
+        hook: impl Fn(&UnobservedPanic<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.inner.on_unobserved_panic(hook);
         self
     }
 

@@ -122,6 +122,19 @@ async fn blocking_work_leaves_the_loop_responsive() {
     assert!(report.elapsed >= Duration::from_millis(300));
 }
 
+// Plain #[test]: the example builds its own debug-mode runtime.
+#[test]
+fn debug_mode_names_the_task_that_blocked_the_loop() {
+    let reports = run_in_executor::debug_mode_catches_a_blocking_call();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].contains("'requests.get on the loop'")
+            && reports[0].contains("examples/run_in_executor.rs")
+            && reports[0].contains("longer than the 50ms threshold"),
+        "{reports:?}"
+    );
+}
+
 // Plain #[test]: the example builds its own Spindle and tokio runtimes.
 #[test]
 fn fast_loop_reports_a_ratio_per_workload() {

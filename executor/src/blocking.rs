@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 use crate::park::BlockingActivity;
 use crate::runtime::Handle;
 use crate::sync::{Condvar, Mutex};
-use crate::task::{Id, JoinHandle, Notified, Schedule, Task, new_task};
+use crate::runtime::debug::DebugHooks;
+use crate::task::{Id, JoinHandle, Notified, Schedule, Task, TaskMeta, new_task};
 
 pub(crate) struct BlockingPool {
     inner: StdArc<Inner>,
@@ -43,6 +44,8 @@ struct Inner {
     keep_alive: Duration,
     thread_name: StdArc<dyn Fn() -> String + Send + Sync>,
     activity: BlockingActivity,
+    /// Debug mode's unobserved-panic hook (a closure's one poll is slow by design).
+    debug: Option<StdArc<DebugHooks>>,
 }
 
 #[derive(Default)]
@@ -67,6 +70,7 @@ impl BlockingPool {
         keep_alive: Duration,
         thread_name: StdArc<dyn Fn() -> String + Send + Sync>,
         activity: BlockingActivity,
+        debug: Option<&DebugHooks>,
     ) -> BlockingPool {
         BlockingPool {
             inner: StdArc::new(Inner {
@@ -77,6 +81,7 @@ impl BlockingPool {
                 keep_alive,
                 thread_name,
                 activity,
+                debug: debug.and_then(DebugHooks::for_blocking),
             }),
         }
     }
@@ -86,7 +91,7 @@ impl BlockingPool {
         &self,
         f: F,
         handle: &Handle,
-        name: Option<Box<str>>,
+        meta: Option<Box<TaskMeta>>,
     ) -> std::io::Result<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -100,7 +105,7 @@ impl BlockingPool {
             BlockingTask(Some(f)),
             scheduler.clone(),
             Id::next(),
-            name,
+            meta,
             false,
         );
         let join = JoinHandle::new(raw);
@@ -213,6 +218,10 @@ impl Schedule for BlockingSchedule {
     fn release(&self, _task: &Task) -> Option<Task> {
         // Blocking tasks are not in the owned list: shutdown waits for them instead.
         None
+    }
+
+    fn debug_hooks(&self) -> Option<&DebugHooks> {
+        self.inner.debug.as_deref()
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::debug::{DebugHooks, SlowPoll, SlowPollHook, UnobservedPanic, UnobservedPanicHook};
 use super::{Handle, HandleInner, Runtime, Scheduler};
 use crate::blocking::BlockingPool;
 use crate::park::{BlockingActivity, DriverContext, Flavor, Park, ThreadPark};
@@ -43,6 +44,9 @@ pub struct Builder {
     global_queue_interval: u32,
     event_interval: u32,
     driver: Option<DriverFactory>,
+    slow_poll_threshold: Option<Duration>,
+    on_slow_poll: Option<SlowPollHook>,
+    on_unobserved_panic: Option<UnobservedPanicHook>,
 }
 
 impl Builder {
@@ -66,6 +70,9 @@ impl Builder {
             global_queue_interval: multi_thread::GLOBAL_QUEUE_INTERVAL,
             event_interval: multi_thread::EVENT_INTERVAL,
             driver: None,
+            slow_poll_threshold: None,
+            on_slow_poll: None,
+            on_unobserved_panic: None,
         }
     }
 
@@ -144,6 +151,39 @@ impl Builder {
         self
     }
 
+    /// Debug mode: report every task poll that takes longer than `threshold` (asyncio's
+    /// `slow_callback_duration`), with the task's id, name and spawn location, to the
+    /// [`on_slow_poll`](Self::on_slow_poll) hook (default: one line on stderr). A slow poll
+    /// is usually a blocking call on a worker, which stalls every task behind it.
+    /// `SPINDLE_DEBUG=1` in the environment sets 100 ms.
+    pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
+    /// Where slow polls are reported (turns the reports on, with a 100 ms threshold unless
+    /// [`slow_poll_threshold`](Self::slow_poll_threshold) says otherwise). A panic in the
+    /// hook is contained.
+    pub fn on_slow_poll(
+        &mut self,
+        hook: impl Fn(&SlowPoll<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.on_slow_poll = Some(Arc::new(hook));
+        self
+    }
+
+    /// Debug mode: report every task that panicked with nobody to see it — its
+    /// `JoinHandle` dropped before or after the panic, without reading it (asyncio's "Task
+    /// exception was never retrieved"). `SPINDLE_DEBUG=1` turns this on with a hook that
+    /// prints one line on stderr. A panic in the hook is contained.
+    pub fn on_unobserved_panic(
+        &mut self,
+        hook: impl Fn(&UnobservedPanic<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.on_unobserved_panic = Some(Arc::new(hook));
+        self
+    }
+
     pub fn flavor(&self) -> Flavor {
         self.flavor
     }
@@ -162,11 +202,17 @@ impl Builder {
                 enter: None,
             },
         };
+        let debug = DebugHooks::new(
+            self.slow_poll_threshold,
+            self.on_slow_poll.clone(),
+            self.on_unobserved_panic.clone(),
+        );
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
             self.keep_alive,
             blocking_thread_name(self.thread_name.clone()),
             activity,
+            debug.as_deref(),
         );
         match self.flavor {
             Flavor::CurrentThread => {
@@ -174,11 +220,13 @@ impl Builder {
                     parts.park,
                     self.global_queue_interval,
                     self.event_interval,
+                    debug.clone(),
                 );
                 let inner = HandleInner {
                     scheduler: Scheduler::CurrentThread(shared),
                     blocking,
                     enter_hook: parts.enter,
+                    debug,
                 };
                 Ok(Runtime::from_handle(Handle {
                     inner: Arc::new(inner),
@@ -189,12 +237,14 @@ impl Builder {
                     workers: self.worker_threads.unwrap_or_else(num_cpus::get).max(1),
                     global_queue_interval: self.global_queue_interval,
                     event_interval: self.event_interval,
+                    debug: debug.clone(),
                 };
                 let (shared, seeds) = multi_thread::Shared::new(&config, parts.park);
                 let inner = HandleInner {
                     scheduler: Scheduler::MultiThread(shared.clone()),
                     blocking,
                     enter_hook: parts.enter,
+                    debug,
                 };
                 let runtime = Runtime::from_handle(Handle {
                     inner: Arc::new(inner),

@@ -2,6 +2,7 @@
 
 mod builder;
 pub(crate) mod context;
+pub(crate) mod debug;
 pub(crate) mod metrics;
 
 use std::fmt;
@@ -12,13 +13,14 @@ use std::time::{Duration, Instant};
 
 pub use self::builder::{Builder, DriverParts, EnterHook};
 pub use self::context::EnterGuard;
+pub use self::debug::{SlowPoll, UnobservedPanic};
 pub use self::metrics::RuntimeMetrics;
 pub use crate::park::Flavor;
 
 use crate::blocking::BlockingPool;
 use crate::scheduler::{current_thread, multi_thread};
 use crate::task::list::spawn_into;
-use crate::task::{JoinHandle, TaskInfo};
+use crate::task::{JoinHandle, TaskInfo, TaskMeta};
 
 /// A running Spindle runtime. Dropping it shuts it down: every task is cancelled and
 /// dropped, then the driver and the blocking pool stop.
@@ -38,6 +40,8 @@ pub(crate) struct HandleInner {
     scheduler: Scheduler,
     blocking: BlockingPool,
     pub(crate) enter_hook: Option<EnterHook>,
+    /// Debug mode's hooks; `None` when it is off, and then tasks record no spawn location.
+    pub(crate) debug: Option<Arc<debug::DebugHooks>>,
 }
 
 enum Scheduler {
@@ -112,6 +116,7 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -211,6 +216,7 @@ impl Handle {
 
     /// Spawns a task on this runtime. After shutdown, the task is cancelled at once and its
     /// handle reports it.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -219,14 +225,28 @@ impl Handle {
         self.spawn_named(future, None)
     }
 
+    #[track_caller]
     pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        let meta = TaskMeta::new(name, self.spawned_at());
         match &self.inner.scheduler {
-            Scheduler::MultiThread(shared) => spawn_into(&shared.owned, shared, future, name),
-            Scheduler::CurrentThread(shared) => spawn_into(&shared.owned, shared, future, name),
+            Scheduler::MultiThread(shared) => spawn_into(&shared.owned, shared, future, meta),
+            Scheduler::CurrentThread(shared) => spawn_into(&shared.owned, shared, future, meta),
+        }
+    }
+
+    /// The caller's location when debug mode is on (its reports say where a task came from).
+    #[track_caller]
+    pub(crate) fn spawned_at(&self) -> Option<&'static std::panic::Location<'static>> {
+        // Not `bool::then(Location::caller)`: called through a function pointer, `caller`
+        // would report the closure call inside `then`.
+        if self.inner.debug.is_some() {
+            Some(std::panic::Location::caller())
+        } else {
+            None
         }
     }
 
@@ -250,7 +270,8 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        match self.inner.blocking.spawn(f, self, name) {
+        let meta = TaskMeta::new(name, self.spawned_at());
+        match self.inner.blocking.spawn(f, self, meta) {
             Ok(join) => join,
             Err(err) => panic!("{err}"),
         }

@@ -41,6 +41,7 @@ use std::sync::atomic::AtomicU64 as StdAtomicU64;
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::park::{Park, Unpark};
+use crate::runtime::debug::DebugHooks;
 use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::task::list::OwnedTasks;
 use crate::task::{Notified, Schedule, Task};
@@ -59,6 +60,7 @@ pub(crate) struct Shared {
     pub(crate) polls: StdAtomicU64,
     pub(crate) parks: StdAtomicU64,
     pub(crate) local_depth: StdAtomicU64,
+    debug: Option<StdArc<DebugHooks>>,
 }
 
 struct Core {
@@ -83,6 +85,7 @@ impl Shared {
         driver: Box<dyn Park>,
         global_queue_interval: u32,
         event_interval: u32,
+        debug: Option<StdArc<DebugHooks>>,
     ) -> StdArc<Shared> {
         StdArc::new(Shared {
             injector: Mutex::new(Some(VecDeque::new())),
@@ -102,6 +105,7 @@ impl Shared {
             polls: StdAtomicU64::new(0),
             parks: StdAtomicU64::new(0),
             local_depth: StdAtomicU64::new(0),
+            debug,
         })
     }
 
@@ -331,6 +335,10 @@ impl Schedule for Shared {
 
     fn release(&self, task: &Task) -> Option<Task> {
         self.owned.remove(task)
+    }
+
+    fn debug_hooks(&self) -> Option<&DebugHooks> {
+        self.debug.as_deref()
     }
 }
 

@@ -29,6 +29,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Spawns on the current runtime. Fails (rather than panicking) outside a runtime.
+    #[track_caller]
     pub fn spawn<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
     where
         F: Future + Send + 'static,
@@ -39,6 +40,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Spawns on the given runtime.
+    #[track_caller]
     pub fn spawn_on<F>(self, future: F, handle: &Handle) -> io::Result<JoinHandle<F::Output>>
     where
         F: Future + Send + 'static,
@@ -48,6 +50,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Runs a blocking closure on the current runtime's blocking pool.
+    #[track_caller]
     pub fn spawn_blocking<F, R>(self, f: F) -> io::Result<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -3,15 +3,18 @@
 use std::any::Any;
 use std::future::Future;
 use std::mem::{self, ManuallyDrop};
+use std::panic::Location;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use super::error::JoinError;
 use super::id::{CurrentTaskGuard, Id};
 use super::state::{Snapshot, State, ToIdle, ToRunning, WakeByVal};
 use super::waker::waker_ref;
+use crate::runtime::debug::{DebugHooks, UnobservedPanic};
 use crate::sync::UnsafeCell;
 
 /// What a task needs from the scheduler that owns it.
@@ -22,6 +25,29 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
     /// The task completed: take it out of the owned list, returning the list's reference.
     fn release(&self, task: &Task) -> Option<Task>;
+
+    /// Debug mode's hooks, if it is on. Asked only for tasks that recorded a spawn
+    /// location, which they do only when it is.
+    fn debug_hooks(&self) -> Option<&DebugHooks> {
+        None
+    }
+}
+
+/// What most tasks do without: a name, and (in debug mode) where they were spawned. Boxed
+/// and optional, so an unnamed task in a runtime without debug mode pays one null pointer.
+#[derive(Debug)]
+pub(crate) struct TaskMeta {
+    name: Option<Box<str>>,
+    spawned_at: Option<&'static Location<'static>>,
+}
+
+impl TaskMeta {
+    pub(crate) fn new(
+        name: Option<Box<str>>,
+        spawned_at: Option<&'static Location<'static>>,
+    ) -> Option<Box<TaskMeta>> {
+        (name.is_some() || spawned_at.is_some()).then(|| Box::new(TaskMeta { name, spawned_at }))
+    }
 }
 
 /// The type-erased operations, one instance per future type.
@@ -41,7 +67,7 @@ pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
     pub(crate) id: Id,
-    pub(crate) name: Option<Box<str>>,
+    meta: Option<Box<TaskMeta>>,
     /// The scheduler is a std `Arc` even under loom: its count is not part of the protocol.
     pub(crate) scheduler: std::sync::Arc<dyn Schedule>,
     /// Index in the owned list's shard; read and written only under that shard's lock.
@@ -61,6 +87,22 @@ enum Stage<F: Future> {
 struct Cell<F: Future> {
     header: Header,
     stage: UnsafeCell<Stage<F>>,
+}
+
+impl Header {
+    /// The name given with `task::Builder::name`.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.meta.as_ref()?.name.as_deref()
+    }
+
+    fn owned_name(&self) -> Option<Box<str>> {
+        self.name().map(Box::from)
+    }
+
+    /// Where the task was spawned, recorded only in debug mode.
+    fn spawned_at(&self) -> Option<&'static Location<'static>> {
+        self.meta.as_ref()?.spawned_at
+    }
 }
 
 /// An untyped, uncounted pointer to a task. The typed wrappers below own a reference.
@@ -214,7 +256,7 @@ pub(crate) fn new_task<F>(
     future: F,
     scheduler: std::sync::Arc<dyn Schedule>,
     id: Id,
-    name: Option<Box<str>>,
+    meta: Option<Box<TaskMeta>>,
     in_list: bool,
 ) -> (Option<Task>, Notified, RawTask)
 where
@@ -227,7 +269,7 @@ where
             state: State::new(refs),
             vtable: vtable::<F>(),
             id,
-            name,
+            meta,
             scheduler,
             owned_slot: UnsafeCell::new(usize::MAX),
             join_waker: UnsafeCell::new(None),
@@ -281,8 +323,16 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
         // SAFETY: we hold RUNNING (rule 2).
         ToRunning::Cancel => unsafe { cancel_and_complete(cell, 1) },
         ToRunning::Poll => {
+            // Debug mode times each poll; a task only records where it was spawned when
+            // debug mode is on, so this is the whole cost when it is off.
+            let debug = cell.header.spawned_at();
+            let started = debug.map(|_| Instant::now());
             // SAFETY: we hold RUNNING (rule 2).
-            match unsafe { poll_future(cell, ptr) } {
+            let ready = unsafe { poll_future(cell, ptr) };
+            if let (Some(spawned_at), Some(started)) = (debug, started) {
+                report_slow_poll(&cell.header, spawned_at, started.elapsed());
+            }
+            match ready {
                 // SAFETY: the output is stored and we still hold RUNNING (rule 5).
                 Poll::Ready(()) => unsafe { complete(cell, 1) },
                 Poll::Pending => match cell.header.state.to_idle() {
@@ -334,7 +384,7 @@ unsafe fn poll_future<F: Future>(cell: &Cell<F>, ptr: NonNull<Header>) -> Poll<(
         (Ok(value), Ok(())) => Ok(value),
         (Ok(_), Err(payload)) | (Err(payload), _) => Err(JoinError::panic(
             cell.header.id,
-            cell.header.name.clone(),
+            cell.header.owned_name(),
             payload,
         )),
     };
@@ -369,8 +419,8 @@ unsafe fn cancel_and_complete<F: Future>(cell: &Cell<F>, refs: usize) {
     let header = &cell.header;
     // SAFETY: forwarded from the caller.
     let error = match unsafe { drop_future(cell) } {
-        Ok(()) => JoinError::cancelled(header.id, header.name.clone()),
-        Err(payload) => JoinError::panic(header.id, header.name.clone(), payload),
+        Ok(()) => JoinError::cancelled(header.id, header.owned_name()),
+        Err(payload) => JoinError::panic(header.id, header.owned_name(), payload),
     };
     // SAFETY: still RUNNING.
     unsafe {
@@ -398,6 +448,7 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
             1
         });
     if !prev.is_join_interested() {
+        report_unobserved_panic(cell);
         // No JoinHandle will read the output (rule 7): drop it here. A panic from the
         // output's destructor has nowhere to go; it must not unwind into the worker.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -501,6 +552,7 @@ unsafe fn set_join_waker(header: &Header, waker: &Waker) -> Result<(), Snapshot>
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: called through F's vtable by the JoinHandle, which holds a reference.
     let cell = unsafe { cell::<F>(ptr) };
+    report_unobserved_panic(cell);
     // A panicking destructor of the output must not unwind out of `JoinHandle::drop`.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: COMPLETE, and the handle owns the output (rule 7).
@@ -515,6 +567,40 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // A future that was never dropped (impossible by rules 5/9, but cheap to guard) or an
     // output nobody took may panic in its destructor; the worker must survive it.
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
+}
+
+/// Debug mode: reports a poll over the threshold.
+fn report_slow_poll(header: &Header, spawned_at: &'static Location<'static>, took: Duration) {
+    if let Some(hooks) = header.scheduler.debug_hooks() {
+        hooks.poll_took(header.id, header.name(), spawned_at, took);
+    }
+}
+
+/// Debug mode: the output is about to be dropped unread; if it is a panic, say so.
+///
+/// Called by the completer (no `JoinHandle`) or the handle's drop (output never read), both
+/// of which own the output (rules 5 and 7).
+fn report_unobserved_panic<F: Future>(cell: &Cell<F>) {
+    let header = &cell.header;
+    let Some(spawned_at) = header.spawned_at() else {
+        return;
+    };
+    let Some(hooks) = header.scheduler.debug_hooks() else {
+        return;
+    };
+    cell.stage.with(|stage| {
+        // SAFETY: the caller owns the output (see above), so nothing writes the stage.
+        if let Stage::Finished(Err(error)) = unsafe { &*stage } {
+            if error.is_panic() {
+                hooks.unobserved_panic(&UnobservedPanic {
+                    id: header.id,
+                    name: header.name(),
+                    message: error.panic_message(),
+                    spawned_at,
+                });
+            }
+        }
+    });
 }
 
 /// A reference-counted waker that never outlives the poll that made it.

@@ -86,7 +86,7 @@ impl JoinError {
         self.0.name.as_deref()
     }
 
-    fn panic_message(&self) -> Option<&str> {
+    pub(crate) fn panic_message(&self) -> Option<&str> {
         let Repr::Panic(payload) = &self.0.repr else {
             return None;
         };

@@ -111,7 +111,7 @@ impl OwnedTasks {
                 let header = task.header();
                 TaskInfo {
                     id: header.id,
-                    name: header.name.as_deref().map(str::to_owned),
+                    name: header.name().map(str::to_owned),
                     state: task_state(header.state.load()),
                 }
             }));
@@ -127,14 +127,14 @@ pub(crate) fn spawn_into<S, F>(
     owned: &OwnedTasks,
     scheduler: &std::sync::Arc<S>,
     future: F,
-    name: Option<Box<str>>,
+    meta: Option<Box<super::TaskMeta>>,
 ) -> super::JoinHandle<F::Output>
 where
     S: super::Schedule,
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (task, notified, raw) = new_task(future, scheduler.clone(), super::Id::next(), name, true);
+    let (task, notified, raw) = new_task(future, scheduler.clone(), super::Id::next(), meta, true);
     let join = super::JoinHandle::new(raw);
     let task = task.expect("listed tasks get an owned-list reference");
     if let Some(notified) = owned.bind(task, notified) {

@@ -71,7 +71,7 @@ pub use self::join::{AbortHandle, JoinHandle};
 pub use self::join_set::JoinSet;
 pub use self::yield_now::yield_now;
 
-pub(crate) use self::core::{Notified, Schedule, Task, new_task};
+pub(crate) use self::core::{Notified, Schedule, Task, TaskMeta, new_task};
 
 /// A snapshot of one live task, from `Handle::tasks()`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,6 +23,7 @@ use self::idle::Idle;
 use self::park::{Parker, SharedDriver, Unparker};
 use crate::park::Park;
 use crate::runtime::Handle;
+use crate::runtime::debug::DebugHooks;
 use crate::runtime::metrics::WorkerMetrics;
 use crate::sync::deque::{Injector, Steal, Stealer, Worker};
 use crate::sync::{AtomicBool, Mutex, Ordering, fence};
@@ -47,6 +48,7 @@ pub(crate) struct Shared {
     event_interval: u32,
     /// Worker threads, joined at shutdown.
     threads: Mutex<Vec<crate::sync::JoinHandle>>,
+    debug: Option<StdArc<DebugHooks>>,
 }
 
 struct Remote {
@@ -86,6 +88,7 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) global_queue_interval: u32,
     pub(crate) event_interval: u32,
+    pub(crate) debug: Option<StdArc<DebugHooks>>,
 }
 
 impl Shared {
@@ -128,6 +131,7 @@ impl Shared {
             global_queue_interval: config.global_queue_interval,
             event_interval: config.event_interval,
             threads: Mutex::new(Vec::new()),
+            debug: config.debug.clone(),
         });
         (shared, cores)
     }
@@ -281,6 +285,10 @@ impl Schedule for Shared {
 
     fn release(&self, task: &Task) -> Option<Task> {
         self.owned.remove(task)
+    }
+
+    fn debug_hooks(&self) -> Option<&DebugHooks> {
+        self.debug.as_deref()
     }
 }
 
