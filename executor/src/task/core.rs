@@ -323,15 +323,15 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
         // SAFETY: we hold RUNNING (rule 2).
         ToRunning::Cancel => unsafe { cancel_and_complete(cell, 1) },
         ToRunning::Poll => {
-            // Debug mode times each poll; a task only records where it was spawned when
-            // debug mode is on, so this is the whole cost when it is off.
-            let debug = cell.header.spawned_at();
-            let started = debug.map(|_| Instant::now());
-            // SAFETY: we hold RUNNING (rule 2).
-            let ready = unsafe { poll_future(cell, ptr) };
-            if let (Some(spawned_at), Some(started)) = (debug, started) {
-                report_slow_poll(&cell.header, spawned_at, started.elapsed());
-            }
+            // Debug mode times each poll. A task records where it was spawned only when
+            // debug mode is on, so when it is off this test is the whole cost, and the
+            // timed poll stays out of line.
+            let ready = match cell.header.spawned_at() {
+                // SAFETY: we hold RUNNING (rule 2).
+                None => unsafe { poll_future(cell, ptr) },
+                // SAFETY: as above.
+                Some(spawned_at) => unsafe { poll_timed(cell, ptr, spawned_at) },
+            };
             match ready {
                 // SAFETY: the output is stored and we still hold RUNNING (rule 5).
                 Poll::Ready(()) => unsafe { complete(cell, 1) },
@@ -356,6 +356,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
 ///
 /// # Safety
 /// The caller holds RUNNING.
+// Inlined into `poll` (the hot path) as it was before debug mode gave it a second caller.
+#[inline(always)]
 unsafe fn poll_future<F: Future>(cell: &Cell<F>, ptr: NonNull<Header>) -> Poll<()> {
     let _current = CurrentTaskGuard::enter(cell.header.id);
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -569,11 +571,26 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
 }
 
-/// Debug mode: reports a poll over the threshold.
-fn report_slow_poll(header: &Header, spawned_at: &'static Location<'static>, took: Duration) {
+/// Debug mode: polls the future and reports the poll if it took over the threshold.
+///
+/// # Safety
+/// The caller holds RUNNING.
+#[cold]
+#[inline(never)]
+unsafe fn poll_timed<F: Future>(
+    cell: &Cell<F>,
+    ptr: NonNull<Header>,
+    spawned_at: &'static Location<'static>,
+) -> Poll<()> {
+    let started = Instant::now();
+    // SAFETY: forwarded from the caller.
+    let ready = unsafe { poll_future(cell, ptr) };
+    let took: Duration = started.elapsed();
+    let header = &cell.header;
     if let Some(hooks) = header.scheduler.debug_hooks() {
         hooks.poll_took(header.id, header.name(), spawned_at, took);
     }
+    ready
 }
 
 /// Debug mode: the output is about to be dropped unread; if it is a panic, say so.
