@@ -483,8 +483,10 @@ mod tests {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
-    //! Each model names the rules it checks. Waiters block in `loom::future::block_on`, so a
-    //! lost wake-up shows up as a deadlock loom reports.
+    //! Each model names the rules it checks. Waiters block in `loom::future::block_on` (or
+    //! `park_on`, which never wakes spuriously), so a lost wake-up shows up as a deadlock loom
+    //! reports; where a waiter cannot block, a counting waker says how often it was woken and
+    //! whether a clone of it was left behind.
 
     use super::*;
     use loom::thread;
@@ -498,6 +500,71 @@ mod loom_tests {
         let mut wake = Vec::new();
         slot.set_readiness(ready, false, &mut wake);
         wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// A waker that counts its wakes. The counter is a std atomic: it is read only after the
+    /// threads that wake have been joined, so it needs no modelling and adds no interleavings.
+    #[derive(Default)]
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Counter {
+        fn new() -> (std::sync::Arc<Counter>, Waker) {
+            let counter = std::sync::Arc::new(Counter::default());
+            (counter.clone(), Waker::from(counter))
+        }
+
+        fn wakes(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        /// Clones of the waker still held anywhere (a slot's poll slot or waiter list, a wake
+        /// batch), the test's own handle aside: a waker the protocol leaks keeps this above 0.
+        fn live(self: &std::sync::Arc<Self>) -> usize {
+            std::sync::Arc::strong_count(self) - 1
+        }
+    }
+
+    /// What an async method's readiness future (`registration::Readiness`) does with its
+    /// waiter-list entry, minus the poller: poll through the entry, remove it on drop.
+    struct ListWaiter<'a> {
+        slot: &'a Slot,
+        direction: Direction,
+        entry: Option<usize>,
+    }
+
+    impl<'a> ListWaiter<'a> {
+        fn new(slot: &'a Slot, direction: Direction) -> Self {
+            ListWaiter {
+                slot,
+                direction,
+                entry: None,
+            }
+        }
+
+        fn poll(&mut self, waker: &Waker) -> Poll<io::Result<ReadyEvent>> {
+            let mut cx = Context::from_waker(waker);
+            let waiter = Waiter::Entry(&mut self.entry);
+            self.slot
+                .poll_ready(self.direction, &mut cx, waiter, no_arm)
+        }
+    }
+
+    impl Drop for ListWaiter<'_> {
+        fn drop(&mut self) {
+            if let Some(key) = self.entry.take() {
+                self.slot.remove_waiter(self.direction, key);
+            }
+        }
     }
 
     /// Rules 2 and 3: readiness that arrives while a task registers its waker is never lost,
@@ -629,6 +696,189 @@ mod loom_tests {
             assert!(result.is_err());
             driver.join().unwrap();
             assert!(table.insert().is_err());
+        });
+    }
+
+    /// Rule 5, on three threads: one event wakes every waiter of its direction, the poll slot
+    /// and each list entry, while another waiter's future is dropped concurrently. Whichever
+    /// comes first, the drop costs no other waiter its wake (a waiter that got `Pending` is
+    /// woken exactly once), every entry is removed by its own future (on readiness or on drop)
+    /// and none is stranded, and no clone of any waker is left in the slot.
+    #[test]
+    fn dropped_waiter_costs_no_other_its_wake() {
+        loom::model(|| {
+            let table = SlotTable::new();
+            let slot = table.insert().unwrap();
+            let (dropped, dropped_waker) = Counter::new();
+            let (listed, listed_waker) = Counter::new();
+            let (polled, polled_waker) = Counter::new();
+            let driver = {
+                let slot = slot.clone();
+                thread::spawn(move || deliver(&slot, READABLE))
+            };
+            let leaver = {
+                let slot = slot.clone();
+                thread::spawn(move || {
+                    let mut waiter = ListWaiter::new(&slot, Direction::Read);
+                    let _ = waiter.poll(&dropped_waker);
+                    drop((waiter, dropped_waker));
+                })
+            };
+            let mut waiter = ListWaiter::new(&slot, Direction::Read);
+            let listed_first = waiter.poll(&listed_waker).is_pending();
+            let mut cx = Context::from_waker(&polled_waker);
+            let polled_first = slot
+                .poll_ready(Direction::Read, &mut cx, Waiter::PollSlot, no_arm)
+                .is_pending();
+            driver.join().unwrap();
+            leaver.join().unwrap();
+
+            if listed_first {
+                assert_eq!(listed.wakes(), 1, "a list waiter missed the event");
+            }
+            if polled_first {
+                assert_eq!(polled.wakes(), 1, "the poll slot missed the event");
+            }
+            assert!(dropped.wakes() <= 1);
+            assert!(waiter.poll(&listed_waker).is_ready());
+            assert!(waiter.entry.is_none(), "a ready waiter keeps no entry");
+            drop(waiter);
+            {
+                let waiters = slot.waiters.lock();
+                let read = &waiters.directions[Direction::Read.index()];
+                assert!(read.list.is_empty(), "an entry outlived its future");
+                assert!(read.poll.is_none());
+            }
+            drop((listed_waker, polled_waker));
+            let live = dropped.live() + listed.live() + polled.live();
+            assert_eq!(live, 0, "a waker was left in the slot");
+        });
+    }
+
+    /// A oneshot registration as the kernel keeps it: the interest armed, the descriptor's
+    /// readiness. An event is due while an armed direction is ready (re-arming a ready
+    /// descriptor reports it at once, as `EPOLL_CTL_MOD` does), and reporting it disarms the
+    /// whole source.
+    struct Oneshot {
+        kernel: loom::sync::Mutex<Kernel>,
+        changed: loom::sync::Condvar,
+    }
+
+    struct Kernel {
+        armed: usize,
+        ready: usize,
+        closed: bool,
+    }
+
+    impl Oneshot {
+        fn new(ready: usize) -> Self {
+            Oneshot {
+                kernel: loom::sync::Mutex::new(Kernel {
+                    armed: 0,
+                    ready,
+                    closed: false,
+                }),
+                changed: loom::sync::Condvar::new(),
+            }
+        }
+
+        fn update(&self, f: impl FnOnce(&mut Kernel)) {
+            f(&mut self.kernel.lock().unwrap());
+            self.changed.notify_one();
+        }
+
+        /// `Poller::modify`: the interest replaces the armed one.
+        fn arm(&self, interest: usize) -> io::Result<()> {
+            self.update(|kernel| kernel.armed = interest);
+            Ok(())
+        }
+
+        /// `Poller::wait`: blocks until an event is due and reports it, disarming the source;
+        /// `None` once closed.
+        fn wait(&self) -> Option<usize> {
+            let mut kernel = self.kernel.lock().unwrap();
+            loop {
+                if kernel.closed {
+                    return None;
+                }
+                let event = kernel.armed & kernel.ready;
+                if event != 0 {
+                    kernel.armed = 0;
+                    return Some(event);
+                }
+                kernel = self.changed.wait(kernel).unwrap();
+            }
+        }
+    }
+
+    /// Polls `future` until it is ready, with one waker that unparks this thread, parking in
+    /// between. Unlike `loom::future::block_on`, it never wakes spuriously, which keeps the
+    /// number of interleavings of the bigger models down; a lost wake-up is still a deadlock.
+    fn park_on<F: std::future::Future>(future: F) -> F::Output {
+        struct Unparker(thread::Thread);
+
+        impl std::task::Wake for Unparker {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+
+        let waker = Waker::from(std::sync::Arc::new(Unparker(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            thread::park();
+        }
+    }
+
+    /// Waits on `direction` through a list entry, re-arming `os` as rule 9 says.
+    fn wait_oneshot(slot: &Slot, os: &Oneshot, direction: Direction) {
+        let mut entry = None;
+        park_on(poll_fn(|cx| {
+            slot.poll_ready(direction, cx, Waiter::Entry(&mut entry), |interest| {
+                os.arm(interest)
+            })
+        }))
+        .unwrap();
+        assert!(entry.is_none());
+    }
+
+    /// Rule 9, on three threads: a oneshot source, writable but not yet readable, with a
+    /// reader and a writer waiting on it and the driver reporting its events with `wake_both`.
+    /// The write event disarms the source, reader's interest included: the reader must be
+    /// woken by it too (`wake_both`) so that it re-arms, or the later read event is never
+    /// reported. Each waiter re-arms under the waiter lock for every direction with a waker,
+    /// so neither can overwrite the other's interest with a stale one; an overwritten write
+    /// interest is never reported either. A lost event leaves a waiter blocked: a loom
+    /// deadlock.
+    #[test]
+    fn oneshot_rearm_keeps_both_directions() {
+        loom::model(|| {
+            let table = SlotTable::new();
+            let slot = table.insert().unwrap();
+            let os = Arc::new(Oneshot::new(WRITABLE));
+            let driver = {
+                let (slot, os) = (slot.clone(), os.clone());
+                thread::spawn(move || {
+                    while let Some(event) = os.wait() {
+                        let mut wake = Vec::new();
+                        slot.set_readiness(event, true, &mut wake);
+                        wake.into_iter().for_each(Waker::wake);
+                    }
+                })
+            };
+            let reader = {
+                let (slot, os) = (slot.clone(), os.clone());
+                thread::spawn(move || wait_oneshot(&slot, &os, Direction::Read))
+            };
+            wait_oneshot(&slot, &os, Direction::Write);
+            os.update(|kernel| kernel.ready |= READABLE);
+            reader.join().unwrap();
+            os.update(|kernel| kernel.closed = true);
+            driver.join().unwrap();
         });
     }
 }

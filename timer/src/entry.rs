@@ -20,10 +20,10 @@
 //!    no list.
 //! 5. **Cancel and reset.** Drop and reset take the lock unless rule 4 applies. An entry whose
 //!    `fired` is false is then either linked (they unlink it, after which the driver cannot
-//!    reach it) or was never linked. Reset clears `fired` before linking the entry again, in
-//!    the same lock section; it keeps the stored waker, which a later fire wakes, unless
-//!    `fired` read again under the lock says the driver took it meanwhile. Both need
-//!    the owner's `&mut`, so neither races a poll of the same entry.
+//!    reach it) or was never linked. Reset clears `fired` once the entry is unlinked (no other
+//!    thread can reach it then) and before linking it again; it keeps the stored waker, which
+//!    a later fire wakes, unless `fired` read again under the lock says the driver took it
+//!    meanwhile. Both need the owner's `&mut`, so neither races a poll of the same entry.
 //! 6. **Poll.** The owner reads `fired` (`Acquire`); if false, it stores its waker under the
 //!    lock after reading `fired` again there. A fire therefore either happened before the
 //!    lock (seen) or happens after it (and finds the new waker): no wake-up is lost. A later

@@ -5,10 +5,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Condvar, Mutex};
 use loom::thread;
 use spindle_executor::park::{Flavor, Park, Unpark};
@@ -64,12 +64,30 @@ impl Unpark for LoomUnpark {
     }
 }
 
+/// A waker that counts its wakes. The counters are std atomics: they are read only after the
+/// threads that wake have been joined, so they need no modelling and add no interleavings.
 #[derive(Default)]
 struct CountingWaker(AtomicUsize);
 
 impl Wake for CountingWaker {
     fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
         self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl CountingWaker {
+    fn wakes(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Clones of the waker still held anywhere (an entry's waker slot, a wake batch), the
+    /// test's own handle on the counter aside: a waker the protocol leaks keeps this above 0.
+    fn live(self: &std::sync::Arc<Self>) -> usize {
+        std::sync::Arc::strong_count(self) - 1
     }
 }
 
@@ -82,6 +100,52 @@ fn poll(sleep: Pin<&mut Sleep>, waker: &Waker) -> Poll<()> {
     sleep.poll(&mut Context::from_waker(waker))
 }
 
+/// Polls `future` on this thread until it is ready, with one waker (the same at every poll)
+/// that unparks this thread, parking in between. A wake-up the timer loses leaves the thread
+/// parked for good, which loom reports as a deadlock. (`loom::future::block_on` would need
+/// loom's `futures` feature.)
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unparker(thread::Thread);
+
+    impl Wake for Unparker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let waker = Waker::from(std::sync::Arc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+/// A poll that panicked with the timer's "runtime has shut down" message.
+fn is_shutdown_panic(payload: &(dyn std::any::Any + Send)) -> bool {
+    payload
+        .downcast_ref::<String>()
+        .is_some_and(|message| message == crate::driver::SHUT_DOWN)
+}
+
+/// Runs `f`, catching a panic. The models expect the timer's shutdown panic (rule 8), so the
+/// panic hook is told to stay quiet about that one; any other panic is still printed.
+fn catch<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !is_shutdown_panic(info.payload()) {
+                default(info);
+            }
+        }));
+    });
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+}
+
 fn driver(start_paused: bool) -> (Driver<LoomPark>, Handle) {
     Driver::with_parts(LoomPark::new(), Flavor::CurrentThread, || 0, start_paused)
 }
@@ -90,22 +154,39 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// Rules 3, 4, 5: the owner drops a due sleep while the driver fires it. Whichever wins, the
-/// driver never touches a freed entry (loom checks the cells' accesses) and the waker runs at
-/// most once.
+/// Whether no entry is linked in the driver's wheel.
+fn wheel_is_empty(handle: &Handle) -> bool {
+    handle.shared.state.lock().wheel.next_wake_ns().is_none()
+}
+
+/// Rules 2, 3 and 5: the owner drops a due sleep while the driver fires it. Whichever wins,
+/// the driver never touches a freed entry (loom checks the cells' accesses), the entry ends up
+/// unlinked, the waker is woken exactly as many times as the driver fired the entry (once if
+/// the fire won, never if the cancel did: no wake-up after the cancel unlinked it), and no
+/// clone of the waker is left behind.
 #[test]
 fn loom_cancel_races_fire() {
     loom::model(|| {
-        let (mut driver, handle) = driver(true);
+        let (driver, handle) = driver(true);
         let mut sleep = Box::pin(Sleep::new_in(handle.clone(), handle.now() + ms(1)));
         let (counter, waker) = counting_waker();
         assert!(poll(sleep.as_mut(), &waker).is_pending());
+        drop(waker);
         handle.shared.clock.advance(ms(2));
 
         let owner = thread::spawn(move || drop(sleep));
-        driver.park(Some(Duration::ZERO));
+        // What `driver.park(Some(Duration::ZERO))` runs, with the count of entries it fired.
+        let fired = handle.shared.fire_expired(handle.shared.now_ns());
         owner.join().unwrap();
-        assert!(counter.0.load(Ordering::SeqCst) <= 1);
+
+        assert_eq!(
+            counter.wakes(),
+            fired,
+            "a fire that reached the entry must wake it once; a cancelled entry is never woken"
+        );
+        assert_eq!(counter.live(), 0, "a clone of the waker was left behind");
+        assert!(wheel_is_empty(&handle), "the entry is still linked");
+        drop(driver);
     });
 }
 
@@ -134,10 +215,10 @@ fn loom_reset_races_fire() {
             poll(sleep.as_mut(), &waker).is_pending(),
             "stale fire after reset"
         );
-        let wakes_before = counter.0.load(Ordering::SeqCst);
+        let wakes_before = counter.wakes();
         handle.shared.clock.advance(ms(3));
         driver.park(Some(Duration::ZERO));
-        assert_eq!(counter.0.load(Ordering::SeqCst), wakes_before + 1);
+        assert_eq!(counter.wakes(), wakes_before + 1);
         assert!(poll(sleep.as_mut(), &waker).is_ready());
     });
 }
@@ -172,5 +253,110 @@ fn loom_registration_races_driver_going_to_sleep() {
         driver.park(None);
         let near = remote.join().unwrap();
         drop((near, far));
+    });
+}
+
+/// Rule 6 (with rules 3 and 5), on three threads: a task polls a due sleep while the driver
+/// fires it and another task drops a second sleep of the same wheel slot. It polls first with
+/// the waker stored at registration (the waker-id fast path, which must still see `fired`
+/// first), then, if still pending, with a new one (it moved to another worker: the lock path).
+/// That poll either sees the fire (before its lock, or by reading `fired` again under it) or
+/// leaves its new waker where the fire finds it; a poll that stored its waker after the fire
+/// took the old one would never be woken, and the poller would park for good (a loom
+/// deadlock), as would one the fast path answered `Pending` after the fire. The cancelled
+/// sleep is woken once if the fire reached it and never otherwise; no waker is left behind.
+#[test]
+fn loom_poll_races_fire_and_cancel() {
+    loom::model(|| {
+        let (driver, handle) = driver(true);
+        let deadline = handle.now() + ms(1);
+        let mut polled = Box::pin(Sleep::new_in(handle.clone(), deadline));
+        let mut cancelled = Box::pin(Sleep::new_in(handle.clone(), deadline));
+        let (first, first_waker) = counting_waker();
+        let (other, other_waker) = counting_waker();
+        assert!(poll(polled.as_mut(), &first_waker).is_pending());
+        assert!(poll(cancelled.as_mut(), &other_waker).is_pending());
+        drop(other_waker);
+        handle.shared.clock.advance(ms(2));
+
+        let firing = thread::spawn({
+            let handle = handle.clone();
+            move || handle.shared.fire_expired(handle.shared.now_ns())
+        });
+        let canceller = thread::spawn(move || drop(cancelled));
+        // The waker stored at registration: the fast path, racing the fire.
+        if poll(polled.as_mut(), &first_waker).is_pending() {
+            // A new waker (the task moved): the lock path, racing the fire.
+            block_on(std::future::poll_fn(|cx| polled.as_mut().poll(cx)));
+        }
+        drop(first_waker);
+        canceller.join().unwrap();
+        let fired = firing.join().unwrap();
+
+        // `polled` completed, so the fire reached it; it reached `cancelled` only if it won.
+        assert_eq!(other.wakes(), fired - 1, "the cancelled sleep's wake-ups");
+        assert!(first.wakes() <= 1);
+        drop(polled);
+        assert_eq!(first.live() + other.live(), 0, "a waker was left behind");
+        assert!(wheel_is_empty(&handle));
+        drop(driver);
+    });
+}
+
+/// Rule 8 (with rule 5), on three threads: the driver shuts down while one task polls a
+/// registered sleep with a new waker and drops it, and another resets a second one.
+/// Whatever the order, the poll ends in the shutdown panic: never `Ready` (no deadline
+/// passed), never `Pending` for good (the poller would park for good: a loom deadlock), which
+/// needs shutdown to wake the waker it finds, the atomic copy of the flag for the fast path,
+/// and the flag under the lock for a poll that stores its waker. The polled sleep's drop may
+/// race the end of shutdown. A reset that returned re-linked the entry before shutdown, so
+/// shutdown must have taken and woken the waker the reset kept; a reset after shutdown panics.
+/// Drops after shutdown find their entries unlinked, and no waker is left behind.
+#[test]
+fn loom_shutdown_races_poll_reset_and_drop() {
+    loom::model(|| {
+        let (driver, handle) = driver(true);
+        // The clock never moves: neither deadline passes.
+        let deadline = handle.now() + ms(5);
+        let mut polled = Box::pin(Sleep::new_in(handle.clone(), deadline));
+        let mut reset = Box::pin(Sleep::new_in(handle.clone(), deadline));
+        let (first, first_waker) = counting_waker();
+        let (kept, kept_waker) = counting_waker();
+        assert!(poll(polled.as_mut(), &first_waker).is_pending());
+        assert!(poll(reset.as_mut(), &kept_waker).is_pending());
+        drop((first_waker, kept_waker));
+
+        // `Driver::drop` shuts the timer down.
+        let shutdown = thread::spawn(move || drop(driver));
+        let resetter = thread::spawn(move || {
+            match catch(|| reset.as_mut().reset(deadline + ms(1))) {
+                // Re-linked before shutdown: kept alive until shutdown is over.
+                Ok(()) => Some(reset),
+                Err(payload) => {
+                    assert!(is_shutdown_panic(&*payload), "reset panicked otherwise");
+                    None
+                }
+            }
+        });
+        let outcome = block_on(std::future::poll_fn(|cx| {
+            match catch(|| polled.as_mut().poll(cx)) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(())) => Poll::Ready(None),
+                Err(payload) => Poll::Ready(Some(payload)),
+            }
+        }));
+        match outcome {
+            None => panic!("a sleep completed at shutdown although its deadline never passed"),
+            Some(payload) => assert!(is_shutdown_panic(&*payload), "poll panicked otherwise"),
+        }
+        drop(polled);
+        shutdown.join().unwrap();
+        if let Some(reset) = resetter.join().unwrap() {
+            assert_eq!(kept.wakes(), 1, "shutdown missed the waker the reset kept");
+            drop(reset);
+        }
+        assert!(first.wakes() <= 1 && kept.wakes() <= 1);
+        assert_eq!(first.live() + kept.live(), 0, "a waker was left behind");
+        assert!(wheel_is_empty(&handle));
     });
 }
