@@ -1,13 +1,12 @@
 //! Building and driving runtimes.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use spindle_executor::runtime::{DriverParts, EnterHook};
+use spindle_executor::runtime::DriverParts;
 
 pub use spindle_executor::runtime::{
     EnterGuard, Flavor, Handle, RuntimeMetrics, SlowPoll, TryCurrentError, UnobservedPanic,
@@ -268,12 +267,10 @@ impl Builder {
             let (io_driver, io_handle) = spindle_io::Driver::new()?;
             let (time_driver, time_handle) =
                 spindle_timer::Driver::new(io_driver, ctx, start_paused);
-            let enter: EnterHook = Arc::new(move || {
-                Box::new((io_handle.enter(), time_handle.enter())) as Box<dyn Any>
-            });
             Ok(DriverParts {
                 park: Box::new(time_driver),
-                enter: Some(enter),
+                // Found by `sleep`, `connect` and the rest in the runtime's context.
+                handles: vec![Arc::new(io_handle), Arc::new(time_handle)],
             })
         });
         Ok(Runtime {

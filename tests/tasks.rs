@@ -382,7 +382,10 @@ fn spawn_outside_a_runtime_panics_with_advice() {
     })
     .unwrap_err();
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(msg.contains("outside of a Spindle runtime"), "{msg}");
+    assert!(
+        msg.starts_with("spindle::spawn must be called from inside a Spindle runtime: use #[spindle::main], spindle::run or Runtime::block_on"),
+        "{msg}"
+    );
     assert!(
         msg.contains("block_on"),
         "the message says how to fix it: {msg}"

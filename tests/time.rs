@@ -187,7 +187,10 @@ fn sleep_outside_a_runtime_panics_with_advice() {
         .cloned()
         .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default();
-    assert!(msg.to_lowercase().contains("runtime"), "{msg}");
+    assert!(
+        msg.contains("must be called from inside a Spindle runtime: use #[spindle::main]"),
+        "{msg}"
+    );
 }
 
 #[test]

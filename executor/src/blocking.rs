@@ -21,14 +21,13 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc as StdArc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::park::BlockingActivity;
 use crate::runtime::Handle;
-use crate::sync::{Condvar, Mutex};
 use crate::runtime::debug::DebugHooks;
+use crate::sync::{Condvar, Mutex, StdArc};
 use crate::task::{Id, JoinHandle, Notified, Schedule, Task, TaskMeta, new_task};
 
 pub(crate) struct BlockingPool {

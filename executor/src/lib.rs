@@ -36,7 +36,8 @@ pub mod coop;
 pub mod park;
 pub mod runtime;
 mod scheduler;
-mod sync;
+#[doc(hidden)]
+pub mod sync;
 pub mod task;
 
 pub use crate::task::{JoinHandle, spawn, spawn_blocking};

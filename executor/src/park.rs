@@ -11,12 +11,10 @@
 //!   A `None` park is the only moment every task of a current-thread runtime is idle, which
 //!   is what lets a paused clock auto-advance.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Waker;
 use std::time::Duration;
 
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering, StdArc};
 
 /// A blocking wait that another thread can interrupt.
 pub trait Park: Send + 'static {
@@ -29,7 +27,7 @@ pub trait Park: Send + 'static {
     /// An `unpark` that comes while no thread is parked is remembered: the next `park`
     /// returns at once. This is what makes the executor's sleep handshake free of lost
     /// wake-ups.
-    fn unparker(&self) -> Arc<dyn Unpark>;
+    fn unparker(&self) -> StdArc<dyn Unpark>;
 
     /// Called once when the runtime shuts down, after every task has been dropped: wake
     /// whatever still waits on the driver's resources (they will find it gone).
@@ -99,7 +97,7 @@ impl BlockingActivity {
 
 /// The default driver: a plain thread parker with no events of its own.
 pub struct ThreadPark {
-    inner: Arc<ThreadParkInner>,
+    inner: StdArc<ThreadParkInner>,
 }
 
 struct ThreadParkInner {
@@ -110,7 +108,7 @@ struct ThreadParkInner {
 impl ThreadPark {
     pub fn new() -> Self {
         ThreadPark {
-            inner: Arc::new(ThreadParkInner {
+            inner: StdArc::new(ThreadParkInner {
                 notified: Mutex::new(false),
                 condvar: Condvar::new(),
             }),
@@ -139,7 +137,7 @@ impl Park for ThreadPark {
         *notified = false;
     }
 
-    fn unparker(&self) -> Arc<dyn Unpark> {
+    fn unparker(&self) -> StdArc<dyn Unpark> {
         self.inner.clone()
     }
 }

@@ -1,27 +1,45 @@
-//! The one place where the executor chooses between real and model-checked primitives.
+//! The one place in Spindle that chooses between real and model-checked primitives.
 //!
 //! Under `--cfg loom`, atomics, `Arc`, `Mutex`, `Condvar`, `UnsafeCell`, thread-locals and
 //! threads come from loom, and the crossbeam deque (whose internals loom cannot see) is
-//! replaced by [`deque`], a mutex-protected stand-in with the same API. Everything else in the
-//! crate imports these names from here and never from `std` directly.
+//! replaced by [`deque`], a mutex-protected stand-in with the same API. Every crate of the
+//! workspace — the executor, the timer and the IO driver — imports these names from here and
+//! never from `std` directly, so the loom models check the code that ships.
+//!
+//! Public only for Spindle's own crates (`spindle-timer`, `spindle-io`); not part of the API.
+//!
+//! Locks never poison: `parking_lot`'s do not, and under loom a panic while holding a lock
+//! already fails the model, so the loom wrappers take the guard back from a poisoned lock.
 
 #![allow(dead_code)]
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::Arc;
+pub use std::sync::Arc;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+pub use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::Arc;
+pub use loom::sync::Arc;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+pub use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+
+/// std's `Arc`, in both builds, for reference counts that belong to no protocol: trait
+/// objects (`Arc<dyn Schedule>`, `Arc<dyn Unpark>`: loom's `Arc` cannot coerce to `dyn`)
+/// and wakers (`Waker::from` takes std's `Arc`). What they point to is still made of the
+/// primitives above.
+pub use std::sync::Arc as StdArc;
+
+/// Relaxed counters that belong to no protocol (runtime metrics): std's in both builds, so
+/// the models do not spend their interleavings on them.
+pub mod counter {
+    pub use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+}
 
 #[cfg(not(loom))]
-pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
+pub use parking_lot::{Condvar, Mutex, MutexGuard};
 
 #[cfg(loom)]
-pub(crate) use self::loom_lock::{Condvar, Mutex, MutexGuard};
+pub use self::loom_lock::{Condvar, Mutex, MutexGuard};
 
 #[cfg(not(loom))]
 pub(crate) use crossbeam_deque as deque;
@@ -32,27 +50,30 @@ pub(crate) use self::loom_deque as deque;
 /// `UnsafeCell` with loom's closure API, so loom can check every access.
 #[cfg(not(loom))]
 #[derive(Debug)]
-pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
 #[cfg(not(loom))]
 impl<T> UnsafeCell<T> {
-    pub(crate) const fn new(value: T) -> Self {
+    /// A cell holding `value`.
+    pub const fn new(value: T) -> Self {
         Self(std::cell::UnsafeCell::new(value))
     }
 
+    /// Runs `f` with a pointer for reading.
     #[inline]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())
     }
 
+    /// Runs `f` with a pointer for writing.
     #[inline]
-    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+    pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
     }
 }
 
 #[cfg(loom)]
-pub(crate) use loom::cell::UnsafeCell;
+pub use loom::cell::UnsafeCell;
 
 /// Spawns an OS thread (a loom thread under loom, which has no names or stack sizes).
 pub(crate) fn spawn_thread<F>(name: String, f: F) -> std::io::Result<JoinHandle>
@@ -105,35 +126,41 @@ mod loom_lock {
 
     /// loom's mutex behind parking_lot's API (no poisoning, `try_lock` gives an `Option`).
     #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub struct Mutex<T>(loom::sync::Mutex<T>);
 
-    pub(crate) struct MutexGuard<'a, T>(
+    pub struct MutexGuard<'a, T>(
         Option<loom::sync::MutexGuard<'a, T>>,
         &'a loom::sync::Mutex<T>,
     );
 
     impl<T> MutexGuard<'_, T> {
         /// Releases the lock while `f` runs (parking_lot's `MutexGuard::unlocked`).
-        pub(crate) fn unlocked(&mut self, f: impl FnOnce()) {
+        pub fn unlocked(&mut self, f: impl FnOnce()) {
             drop(self.0.take());
             f();
-            self.0 = Some(self.1.lock().unwrap());
+            self.0 = Some(self.1.lock().unwrap_or_else(|p| p.into_inner()));
         }
     }
 
     impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
+        pub fn new(value: T) -> Self {
             Self(loom::sync::Mutex::new(value))
         }
 
         #[track_caller]
-        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            MutexGuard(Some(self.0.lock().unwrap()), &self.0)
+        pub fn lock(&self) -> MutexGuard<'_, T> {
+            let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            MutexGuard(Some(guard), &self.0)
         }
 
         #[track_caller]
-        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-            self.0.try_lock().ok().map(|g| MutexGuard(Some(g), &self.0))
+        pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            use std::sync::TryLockError;
+            match self.0.try_lock() {
+                Ok(guard) => Some(MutexGuard(Some(guard), &self.0)),
+                Err(TryLockError::Poisoned(p)) => Some(MutexGuard(Some(p.into_inner()), &self.0)),
+                Err(TryLockError::WouldBlock) => None,
+            }
         }
     }
 
@@ -157,27 +184,27 @@ mod loom_lock {
     }
 
     #[derive(Debug, Default)]
-    pub(crate) struct Condvar(loom::sync::Condvar);
+    pub struct Condvar(loom::sync::Condvar);
 
     impl Condvar {
-        pub(crate) fn new() -> Self {
+        pub fn new() -> Self {
             Self(loom::sync::Condvar::new())
         }
 
         #[track_caller]
-        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
             let inner = guard.0.take().unwrap();
-            guard.0 = Some(self.0.wait(inner).unwrap());
+            guard.0 = Some(self.0.wait(inner).unwrap_or_else(|p| p.into_inner()));
         }
 
         #[track_caller]
-        pub(crate) fn notify_one(&self) -> bool {
+        pub fn notify_one(&self) -> bool {
             self.0.notify_one();
             true
         }
 
         #[track_caller]
-        pub(crate) fn notify_all(&self) -> usize {
+        pub fn notify_all(&self) -> usize {
             self.0.notify_all();
             0
         }

@@ -138,7 +138,7 @@ fn tracked_current_thread() -> (
                     shutdowns: counter.clone(),
                     _alive: Arc::new(()),
                 }),
-                enter: None,
+                handles: Vec::new(),
             })
         })
         .build()
@@ -326,7 +326,7 @@ fn driver_event_wakes_a_task_on_the_parked_worker() {
                     park: Box::new(TimerPark {
                         timer: driver_timer.clone(),
                     }),
-                    enter: None,
+                    handles: Vec::new(),
                 })
             })
             .build()

@@ -1,11 +1,8 @@
 //! The reactor: one `polling::Poller`, the slot table, and the thread-local current handle.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::marker::PhantomData;
 use std::num::NonZeroUsize;
-use std::sync::Arc as StdArc;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -13,7 +10,7 @@ use polling::{Events, PollMode, Poller};
 use spindle_executor::park::{Park, Unpark, wake_contained};
 
 use crate::slot::{READABLE, Slot, SlotTable, WRITABLE};
-use crate::sync::Arc;
+use crate::sync::{Arc, StdArc};
 
 /// How many events one `park` takes from the poller at most.
 const EVENTS_PER_PARK: usize = 1024;
@@ -147,7 +144,7 @@ impl Park for Driver {
         }
     }
 
-    fn unparker(&self) -> std::sync::Arc<dyn Unpark> {
+    fn unparker(&self) -> StdArc<dyn Unpark> {
         StdArc::new(Unparker(self.inner.clone()))
     }
 
@@ -180,28 +177,14 @@ impl Unpark for Unparker {
     }
 }
 
-thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
-}
-
-const NO_RUNTIME: &str = "no Spindle runtime on this thread; call it from inside spindle::run / \
-     Runtime::block_on / a spawned task";
+pub use spindle_executor::runtime::{EnterGuard, TryCurrentError};
 
 impl Handle {
-    /// Makes this the current IO handle of the calling thread until the guard is dropped.
-    ///
-    /// Guards nest: dropping one restores the handle that was current when it was made.
-    pub fn enter(&self) -> EnterGuard {
-        // Inside a thread-local destructor (a runtime dropped there) the slot may be gone:
-        // nothing is made current then, and nothing is restored.
-        let previous = CURRENT
-            .try_with(|current| current.replace(Some(self.clone())))
-            .ok()
-            .flatten();
-        EnterGuard {
-            previous,
-            _not_send: PhantomData,
-        }
+    /// Makes this the current IO handle of the calling thread, without a runtime, until the
+    /// guard is dropped (for a reactor used on its own; a runtime makes its drivers current
+    /// itself). Guards nest: dropping one restores what was current before.
+    pub fn enter(&self) -> EnterGuard<'static> {
+        spindle_executor::runtime::enter_drivers(vec![StdArc::new(self.clone()) as _])
     }
 
     /// The calling thread's current IO handle.
@@ -213,17 +196,14 @@ impl Handle {
     pub fn current() -> Handle {
         match Self::try_current() {
             Ok(handle) => handle,
-            Err(_) => panic!("{NO_RUNTIME}"),
+            Err(err) => panic!("spindle::net {err}"),
         }
     }
 
-    /// The calling thread's current IO handle, or an error outside a Spindle runtime.
+    /// The calling thread's current IO handle, or an error outside a Spindle runtime. It is
+    /// found in the executor's runtime context, which holds every driver of the runtime.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        CURRENT
-            .try_with(|current| current.borrow().clone())
-            .ok()
-            .flatten()
-            .ok_or(TryCurrentError(()))
+        spindle_executor::runtime::current_driver::<Handle>()
     }
 }
 
@@ -234,38 +214,3 @@ impl fmt::Debug for Handle {
             .finish_non_exhaustive()
     }
 }
-
-/// Restores the previously current IO handle when dropped. See [`Handle::enter`].
-///
-/// Not `Send`: it restores the thread-local state of the thread that made it.
-#[must_use = "the handle stops being current as soon as the guard is dropped"]
-pub struct EnterGuard {
-    previous: Option<Handle>,
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // During thread teardown the slot may already be gone; there is nothing to restore.
-        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
-    }
-}
-
-impl fmt::Debug for EnterGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnterGuard").finish_non_exhaustive()
-    }
-}
-
-/// Returned by [`Handle::try_current`] outside a Spindle runtime.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TryCurrentError(());
-
-impl fmt::Display for TryCurrentError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(NO_RUNTIME)
-    }
-}
-
-impl std::error::Error for TryCurrentError {}

@@ -53,7 +53,7 @@ mod io_safe;
 pub mod net;
 mod registration;
 mod slot;
-mod sync;
+use spindle_executor::sync;
 
 pub use async_fd::Async;
 pub use driver::{Driver, EnterGuard, Handle, TryCurrentError};

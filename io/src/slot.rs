@@ -305,7 +305,7 @@ pub(crate) struct SlotTable {
     inner: Mutex<TableInner>,
     /// Registered sources, read without the lock by the driver's non-blocking poll. A
     /// heuristic, not part of the protocol: a stale read only delays events to the next poll.
-    registered: std::sync::atomic::AtomicUsize,
+    registered: AtomicUsize,
 }
 
 impl SlotTable {
@@ -316,13 +316,13 @@ impl SlotTable {
                 next_generation: 0,
                 shutdown: false,
             }),
-            registered: std::sync::atomic::AtomicUsize::new(0),
+            registered: AtomicUsize::new(0),
         }
     }
 
     /// Whether no source is registered (so a non-blocking poll has nothing to find).
     pub(crate) fn is_empty(&self) -> bool {
-        self.registered.load(std::sync::atomic::Ordering::Relaxed) == 0
+        self.registered.load(Ordering::Relaxed) == 0
     }
 
     /// A fresh slot with a key no earlier slot had at its index (modulo generation wrap).
@@ -342,8 +342,7 @@ impl SlotTable {
         }
         let slot = Arc::new(Slot::new((generation << INDEX_BITS) | index));
         entry.insert(slot.clone());
-        self.registered
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.registered.fetch_add(1, Ordering::Relaxed);
         Ok(slot)
     }
 
@@ -353,8 +352,7 @@ impl SlotTable {
         let index = index_of(slot.key());
         if inner.slab.get(index).is_some_and(|s| s.key() == slot.key()) {
             inner.slab.remove(index);
-            self.registered
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            self.registered.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -379,8 +377,7 @@ impl SlotTable {
         let slots: Vec<Arc<Slot>> = {
             let mut inner = self.inner.lock();
             inner.shutdown = true;
-            self.registered
-                .store(0, std::sync::atomic::Ordering::Relaxed);
+            self.registered.store(0, Ordering::Relaxed);
             inner.slab.drain().collect()
         };
         for slot in slots {

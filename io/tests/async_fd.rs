@@ -140,7 +140,10 @@ fn enter_guards_nest_and_restore() {
     assert!(spindle_io::Handle::try_current().is_ok());
     drop(g1);
     let err = spindle_io::Handle::try_current().unwrap_err();
-    assert!(err.to_string().contains("no Spindle runtime"));
+    assert!(
+        err.to_string()
+            .contains("must be called from inside a Spindle runtime")
+    );
 }
 
 #[test]

@@ -447,7 +447,7 @@ fn incoming_yields_connections() {
 }
 
 #[test]
-#[should_panic(expected = "no Spindle runtime on this thread")]
+#[should_panic(expected = "spindle::net must be called from inside a Spindle runtime")]
 fn sockets_outside_a_runtime_panic_clearly() {
     let _ = UnixStream::pair();
 }

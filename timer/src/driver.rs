@@ -1,9 +1,7 @@
 //! The time driver: a [`Park`] that bounds its inner driver's wait by the next deadline and
 //! fires expired timers, plus the [`Handle`] that timers register through.
 
-use std::cell::RefCell;
 use std::fmt;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::task::Waker;
 use std::time::Duration;
@@ -14,7 +12,7 @@ use crate::Instant;
 use crate::clock::Clock;
 use crate::entry;
 use crate::instant::FAR_FUTURE;
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering, thread_local};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering, StdArc};
 use crate::wheel::{Node, Wheel};
 
 /// Deadlines this far (ns) from the driver's start never fire: `Duration::MAX` and other
@@ -31,10 +29,6 @@ const BLOCKING_RECHECK: Duration = Duration::from_millis(1);
 
 /// Wakers taken under the lock are called after it, this many at a time.
 const WAKE_BATCH: usize = 32;
-
-pub(crate) const NO_RUNTIME: &str = "there is no Spindle runtime on this thread: timers \
-     (sleep, timeout, interval, Instant-driven pause/advance) must be used from inside \
-     `spindle::run`, `Runtime::block_on`, or a task spawned on a Spindle runtime";
 
 pub(crate) const SHUT_DOWN: &str =
     "the Spindle runtime this timer belongs to has shut down; its timers can no longer fire";
@@ -60,32 +54,14 @@ pub struct Handle {
     pub(crate) shared: Arc<Shared>,
 }
 
-/// Returned by [`Handle::try_current`] on a thread with no current time handle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TryCurrentError(());
-
-impl fmt::Display for TryCurrentError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(NO_RUNTIME)
-    }
-}
-
-impl std::error::Error for TryCurrentError {}
-
-/// Makes a [`Handle`] current on this thread until dropped; then the previous one (if any) is
-/// current again. Not `Send`: it must be dropped on the thread that entered.
-#[must_use = "the handle is current only until the guard is dropped"]
-pub struct EnterGuard {
-    previous: Option<Handle>,
-    _not_send: PhantomData<*const ()>,
-}
+pub use spindle_executor::runtime::{EnterGuard, TryCurrentError};
 
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) clock: Clock,
     /// Tick 0 of the wheel.
     origin: std::time::Instant,
-    unparker: std::sync::Arc<TimeUnparker>,
+    unparker: StdArc<TimeUnparker>,
     flavor: Flavor,
     blocking_active: Box<dyn Fn() -> usize + Send + Sync>,
     /// A copy of `State::shutdown` for owners' lock-free fast path (rule 8).
@@ -104,7 +80,7 @@ pub(crate) struct State {
 /// from outside (some task may have been woken), so the clock must not jump this time.
 struct TimeUnparker {
     woken: AtomicBool,
-    inner: std::sync::Arc<dyn Unpark>,
+    inner: StdArc<dyn Unpark>,
 }
 
 impl Unpark for TimeUnparker {
@@ -112,17 +88,6 @@ impl Unpark for TimeUnparker {
         self.woken.store(true, Ordering::Release);
         self.inner.unpark();
     }
-}
-
-#[cfg(not(loom))]
-thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
-}
-
-// loom's `thread_local!` takes no `const` initialiser.
-#[cfg(loom)]
-thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
 }
 
 impl<P: Park> Driver<P> {
@@ -158,7 +123,7 @@ impl<P: Park> Driver<P> {
             );
         }
         let origin = std::time::Instant::now();
-        let unparker = std::sync::Arc::new(TimeUnparker {
+        let unparker = StdArc::new(TimeUnparker {
             woken: AtomicBool::new(false),
             inner: inner.unparker(),
         });
@@ -278,7 +243,7 @@ impl<P: Park> Park for Driver<P> {
         }
     }
 
-    fn unparker(&self) -> std::sync::Arc<dyn Unpark> {
+    fn unparker(&self) -> StdArc<dyn Unpark> {
         self.handle.shared.unparker.clone()
     }
 
@@ -312,31 +277,22 @@ impl Handle {
     pub fn current() -> Handle {
         match Handle::try_current() {
             Ok(handle) => handle,
-            Err(_) => panic!("{NO_RUNTIME}"),
+            Err(err) => panic!("spindle::time {err}"),
         }
     }
 
-    /// The time handle of the runtime this thread is in, if any.
+    /// The time handle of the runtime this thread is in, if any. It is found in the
+    /// executor's runtime context, which holds every driver of the runtime.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        CURRENT
-            .try_with(|current| current.borrow().clone())
-            .ok()
-            .flatten()
-            .ok_or(TryCurrentError(()))
+        spindle_executor::runtime::current_driver::<Handle>()
     }
 
-    /// Makes this handle current on this thread until the guard is dropped.
-    pub fn enter(&self) -> EnterGuard {
-        // Inside a thread-local destructor (a runtime dropped there) the slot may be gone:
-        // nothing is made current then, and nothing is restored.
-        let previous = CURRENT
-            .try_with(|current| current.replace(Some(self.clone())))
-            .ok()
-            .flatten();
-        EnterGuard {
-            previous,
-            _not_send: PhantomData,
-        }
+    /// Makes this handle current on this thread, without a runtime, until the guard is
+    /// dropped (for a driver used on its own; a runtime makes its drivers current itself).
+    pub fn enter(&self) -> EnterGuard<'static> {
+        spindle_executor::runtime::enter_drivers(vec![spindle_executor::sync::StdArc::new(
+            self.clone(),
+        ) as _])
     }
 
     /// The driver's clock: paused time if it is paused.
@@ -382,26 +338,9 @@ impl fmt::Debug for Handle {
     }
 }
 
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // During thread teardown the slot may already be gone; then there is nothing to restore.
-        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
-    }
-}
-
-impl fmt::Debug for EnterGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnterGuard").finish_non_exhaustive()
-    }
-}
-
 /// `Instant::now()` from the current runtime's clock, if this thread has one.
 pub(crate) fn current_now() -> Option<Instant> {
-    CURRENT
-        .try_with(|current| current.borrow().as_ref().map(Handle::now))
-        .ok()
-        .flatten()
+    spindle_executor::runtime::with_current_driver(Handle::now).ok()
 }
 
 impl Shared {

@@ -62,7 +62,7 @@ pub mod error;
 mod instant;
 mod interval;
 mod sleep;
-mod sync;
+use spindle_executor::sync;
 mod timeout;
 mod wheel;
 

@@ -1,26 +1,32 @@
-use std::any::Any;
 use std::fmt;
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::context::DriverHandle;
 use super::debug::{DebugHooks, SlowPoll, SlowPollHook, UnobservedPanic, UnobservedPanicHook};
 use super::{Handle, HandleInner, Runtime, Scheduler};
 use crate::blocking::BlockingPool;
 use crate::park::{BlockingActivity, DriverContext, Flavor, Park, ThreadPark};
 use crate::scheduler::{current_thread, multi_thread};
+use crate::sync::StdArc as Arc;
+use crate::sync::counter::{AtomicUsize, Ordering};
 
-/// Called on every thread that enters the runtime (workers, blocking threads, `block_on`,
-/// `Handle::enter`); the returned guard is dropped when the thread leaves. The facade uses
-/// it to make the timer and IO drivers' handles current.
-pub type EnterHook = Arc<dyn Fn() -> Box<dyn Any> + Send + Sync>;
-
-/// What a driver factory returns: the driver the idle worker parks in, and the hook that
-/// makes the driver's handle current on runtime threads.
+/// What a driver factory returns: the driver the idle worker parks in, and the handles that
+/// code running on the runtime finds with `runtime::current_driver` (the facade gives the
+/// time driver's and the reactor's).
 pub struct DriverParts {
+    /// The driver (drivers stack: the facade's is the time driver over the reactor).
     pub park: Box<dyn Park>,
-    pub enter: Option<EnterHook>,
+    /// The drivers' handles, current wherever the runtime is.
+    pub handles: Vec<DriverHandle>,
+}
+
+impl fmt::Debug for DriverParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DriverParts")
+            .field("handles", &self.handles.len())
+            .finish_non_exhaustive()
+    }
 }
 
 type DriverFactory = Arc<dyn Fn(&DriverContext) -> io::Result<DriverParts> + Send + Sync>;
@@ -199,7 +205,7 @@ impl Builder {
             Some(factory) => factory(&ctx)?,
             None => DriverParts {
                 park: Box::new(ThreadPark::new()),
-                enter: None,
+                handles: Vec::new(),
             },
         };
         let debug = DebugHooks::new(
@@ -225,7 +231,7 @@ impl Builder {
                 let inner = HandleInner {
                     scheduler: Scheduler::CurrentThread(shared),
                     blocking,
-                    enter_hook: parts.enter,
+                    drivers: parts.handles.into(),
                     debug,
                 };
                 Ok(Runtime::from_handle(Handle {
@@ -243,7 +249,7 @@ impl Builder {
                 let inner = HandleInner {
                     scheduler: Scheduler::MultiThread(shared.clone()),
                     blocking,
-                    enter_hook: parts.enter,
+                    drivers: parts.handles.into(),
                     debug,
                 };
                 let runtime = Runtime::from_handle(Handle {

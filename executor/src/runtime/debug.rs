@@ -16,9 +16,9 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sync::StdArc as Arc;
 use crate::task::Id;
 
 /// The threshold `SPINDLE_DEBUG=1` sets.

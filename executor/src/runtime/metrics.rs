@@ -1,6 +1,7 @@
 //! Runtime metrics: a cheap snapshot for dashboards and tests.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::Ordering;
+use crate::sync::counter::AtomicU64;
 
 /// Counters each worker publishes from time to time (relaxed, so they may lag a little).
 #[derive(Default)]

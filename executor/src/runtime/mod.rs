@@ -8,17 +8,19 @@ pub(crate) mod metrics;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use self::builder::{Builder, DriverParts, EnterHook};
-pub use self::context::EnterGuard;
+pub use self::builder::{Builder, DriverParts};
+pub use self::context::{
+    DriverHandle, EnterGuard, current_driver, enter_drivers, with_current_driver,
+};
 pub use self::debug::{SlowPoll, UnobservedPanic};
 pub use self::metrics::RuntimeMetrics;
 pub use crate::park::Flavor;
 
 use crate::blocking::BlockingPool;
 use crate::scheduler::{current_thread, multi_thread};
+use crate::sync::StdArc;
 use crate::task::list::spawn_into;
 use crate::task::{JoinHandle, TaskInfo, TaskMeta};
 
@@ -33,30 +35,40 @@ pub struct Runtime {
 /// A cheap, cloneable reference to a runtime, usable from any thread.
 #[derive(Clone)]
 pub struct Handle {
-    pub(crate) inner: Arc<HandleInner>,
+    pub(crate) inner: StdArc<HandleInner>,
 }
 
 pub(crate) struct HandleInner {
     scheduler: Scheduler,
     blocking: BlockingPool,
-    pub(crate) enter_hook: Option<EnterHook>,
+    /// The drivers' handles, made current with the runtime (`context::current_driver`).
+    pub(crate) drivers: StdArc<[DriverHandle]>,
     /// Debug mode's hooks; `None` when it is off, and then tasks record no spawn location.
-    pub(crate) debug: Option<Arc<debug::DebugHooks>>,
+    pub(crate) debug: Option<StdArc<debug::DebugHooks>>,
 }
 
 enum Scheduler {
-    MultiThread(Arc<multi_thread::Shared>),
-    CurrentThread(Arc<current_thread::Shared>),
+    MultiThread(StdArc<multi_thread::Shared>),
+    CurrentThread(StdArc<current_thread::Shared>),
 }
 
-/// Why [`Handle::try_current`] found no runtime.
+/// Why there is no runtime (or driver) to use on this thread: from [`Handle::try_current`],
+/// and from the timer's and the reactor's `try_current`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryCurrentError {
     #[doc(hidden)]
     NoContext,
     #[doc(hidden)]
     ThreadLocalDestroyed,
+    /// The runtime has no driver of this type (a bare executor runtime has no timers or
+    /// sockets; the `spindle` facade's runtimes have both).
+    #[doc(hidden)]
+    NoDriver(&'static str),
 }
+
+/// The one message for "no runtime here", wherever it is noticed.
+pub const NO_RUNTIME: &str = "must be called from inside a Spindle runtime: use #[spindle::main], \
+     spindle::run or Runtime::block_on (or enter one with Handle::enter)";
 
 impl TryCurrentError {
     /// No runtime was entered on this thread.
@@ -73,14 +85,18 @@ impl TryCurrentError {
 impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TryCurrentError::NoContext => f.write_str(
-                "there is no Spindle runtime on this thread: call this from inside `spindle::run`, \
-                 `Runtime::block_on` or a spawned task, or keep a `Handle` (`Runtime::handle()`) \
-                 and use `Handle::spawn` / `Handle::enter`",
+            TryCurrentError::NoContext => f.write_str(NO_RUNTIME),
+            TryCurrentError::ThreadLocalDestroyed => write!(
+                f,
+                "{NO_RUNTIME}; this thread's runtime context was already destroyed (the thread \
+                 is exiting)"
             ),
-            TryCurrentError::ThreadLocalDestroyed => {
-                f.write_str("the Spindle runtime context of this thread was already destroyed (thread is exiting)")
-            }
+            TryCurrentError::NoDriver(driver) => write!(
+                f,
+                "must be called from inside a Spindle runtime with timers and IO: this runtime \
+                 has no {driver} (build it with spindle::runtime::Builder, not \
+                 spindle_executor's)"
+            ),
         }
     }
 }
@@ -192,7 +208,7 @@ impl Handle {
     pub(crate) fn current_for(what: &str) -> Handle {
         match context::current() {
             Ok(handle) => handle,
-            Err(err) => panic!("{what} called outside of a Spindle runtime: {err}"),
+            Err(err) => panic!("{what} {err}"),
         }
     }
 
@@ -326,7 +342,7 @@ impl Handle {
                 }
             }
             Scheduler::CurrentThread(shared) => {
-                use std::sync::atomic::Ordering::Relaxed;
+                use crate::sync::Ordering::Relaxed;
                 metrics.workers = 1;
                 metrics.global_queue_depth = shared.injector_depth();
                 metrics.polls = shared.polls.load(Relaxed);
@@ -385,7 +401,7 @@ impl fmt::Debug for Handle {
 fn block_on_thread<F: Future>(future: F) -> F::Output {
     use std::task::{Context, Poll, Waker};
     let mut future = std::pin::pin!(future);
-    let notify = Arc::new(current_thread::ThreadNotify::new());
+    let notify = StdArc::new(current_thread::ThreadNotify::new());
     let waker = Waker::from(notify.clone());
     let mut cx = Context::from_waker(&waker);
     loop {

@@ -36,13 +36,12 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc as StdArc;
-use std::sync::atomic::AtomicU64 as StdAtomicU64;
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::park::{Park, Unpark};
 use crate::runtime::debug::DebugHooks;
-use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::sync::counter::AtomicU64 as CounterU64;
+use crate::sync::{AtomicBool, Mutex, Ordering, StdArc};
 use crate::task::list::OwnedTasks;
 use crate::task::{Notified, Schedule, Task};
 
@@ -57,9 +56,9 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     global_queue_interval: u32,
     event_interval: u32,
-    pub(crate) polls: StdAtomicU64,
-    pub(crate) parks: StdAtomicU64,
-    pub(crate) local_depth: StdAtomicU64,
+    pub(crate) polls: CounterU64,
+    pub(crate) parks: CounterU64,
+    pub(crate) local_depth: CounterU64,
     debug: Option<StdArc<DebugHooks>>,
 }
 
@@ -102,9 +101,9 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             global_queue_interval,
             event_interval,
-            polls: StdAtomicU64::new(0),
-            parks: StdAtomicU64::new(0),
-            local_depth: StdAtomicU64::new(0),
+            polls: CounterU64::new(0),
+            parks: CounterU64::new(0),
+            local_depth: CounterU64::new(0),
             debug,
         })
     }

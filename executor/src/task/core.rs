@@ -69,7 +69,7 @@ pub(crate) struct Header {
     pub(crate) id: Id,
     meta: Option<Box<TaskMeta>>,
     /// The scheduler is a std `Arc` even under loom: its count is not part of the protocol.
-    pub(crate) scheduler: std::sync::Arc<dyn Schedule>,
+    pub(crate) scheduler: crate::sync::StdArc<dyn Schedule>,
     /// Index in the owned list's shard; read and written only under that shard's lock.
     pub(crate) owned_slot: UnsafeCell<usize>,
     /// Rule 8.
@@ -254,7 +254,7 @@ impl Notified {
 /// first run-queue entry, and the raw pointer for the `JoinHandle` (which owns a reference).
 pub(crate) fn new_task<F>(
     future: F,
-    scheduler: std::sync::Arc<dyn Schedule>,
+    scheduler: crate::sync::StdArc<dyn Schedule>,
     id: Id,
     meta: Option<Box<TaskMeta>>,
     in_list: bool,

@@ -9,8 +9,9 @@ impl Id {
     pub(crate) fn next() -> Id {
         // Plain std atomic even under loom: ids are not part of any protocol, and a loom
         // atomic cannot live in a static.
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // A process-wide static: std's atomic even under loom (a plain counter, no protocol).
+        static NEXT: crate::sync::counter::AtomicU64 = crate::sync::counter::AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, crate::sync::counter::Ordering::Relaxed);
         Id(NonZeroU64::new(id).expect("task id counter wrapped"))
     }
 

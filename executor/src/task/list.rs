@@ -125,7 +125,7 @@ impl OwnedTasks {
 /// open; otherwise it is already cancelled). Both schedulers spawn through here.
 pub(crate) fn spawn_into<S, F>(
     owned: &OwnedTasks,
-    scheduler: &std::sync::Arc<S>,
+    scheduler: &crate::sync::StdArc<S>,
     future: F,
     meta: Option<Box<super::TaskMeta>>,
 ) -> super::JoinHandle<F::Output>

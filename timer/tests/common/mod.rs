@@ -17,7 +17,7 @@ pub struct Rt {
     pub handle: Handle,
     /// What the driver reads as the number of active blocking closures.
     pub blocking: Arc<AtomicUsize>,
-    _entered: EnterGuard,
+    _entered: EnterGuard<'static>,
 }
 
 pub fn rt() -> Rt {

@@ -16,7 +16,6 @@ mod idle;
 pub(crate) mod park;
 
 use std::cell::RefCell;
-use std::sync::Arc as StdArc;
 use std::time::Instant;
 
 use self::idle::Idle;
@@ -26,7 +25,7 @@ use crate::runtime::Handle;
 use crate::runtime::debug::DebugHooks;
 use crate::runtime::metrics::WorkerMetrics;
 use crate::sync::deque::{Injector, Steal, Stealer, Worker};
-use crate::sync::{AtomicBool, Mutex, Ordering, fence};
+use crate::sync::{AtomicBool, Mutex, Ordering, StdArc, fence};
 use crate::task::list::OwnedTasks;
 use crate::task::{Notified, Schedule, Task};
 

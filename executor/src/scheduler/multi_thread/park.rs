@@ -33,10 +33,8 @@
 //!    (rule 6), 61 ticks away. A waiter removes itself before `park` returns, so the list
 //!    never outlives a park (it holds the parker's `Arc`).
 
-use std::sync::Arc as StdArc;
-
 use crate::park::{Park, Unpark};
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, UnsafeCell};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, StdArc, UnsafeCell};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
