@@ -13,17 +13,11 @@ use futures::lock::Mutex;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use spindle::net::TcpStream;
 
-/// One RESP2 reply.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    /// `None` is the null bulk string (`$-1`), e.g. GET of a missing key.
-    Bulk(Option<Vec<u8>>),
-    /// `None` is the null array (`*-1`).
-    Array(Option<Vec<Value>>),
-}
+// The framing is shared with the `mini_redis` server.
+#[path = "resp_frame.rs"]
+pub mod frame;
+
+pub use frame::Value;
 
 /// What went wrong talking to Redis.
 #[derive(Debug)]
@@ -90,97 +84,21 @@ impl From<Error> for io::Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Redis caps bulk strings at 512 MB; a bigger length is garbage, not a reason to allocate.
-const MAX_BULK: i64 = 512 * 1024 * 1024;
-
 /// Parses one reply from the front of `buf`: `Ok(None)` when more bytes are needed,
-/// otherwise the value and how many bytes it used.
+/// otherwise the value and how many bytes it used. (`Connection` parses incrementally with a
+/// [`frame::Parser`]; this is the stateless form of the same parser.)
 pub fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>> {
-    let Some(line_end) = buf.windows(2).position(|w| w == b"\r\n") else {
-        // A type byte that can never start a reply is an error now, not after more bytes.
-        if let Some(&first) = buf.first() {
-            check_type_byte(first)?;
-        }
-        return Ok(None);
-    };
-    let line = &buf[1..line_end];
-    let after = line_end + 2;
-    let text = || {
-        std::str::from_utf8(line)
-            .map(str::to_owned)
-            .map_err(|_| Error::Malformed("status line is not UTF-8".into()))
-    };
-    let number = || -> Result<i64> {
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| {
-                Error::Malformed(format!(
-                    "expected an integer, got {:?}",
-                    String::from_utf8_lossy(line)
-                ))
-            })
-    };
-    check_type_byte(buf[0])?;
-    match buf[0] {
-        b'+' => Ok(Some((Value::Simple(text()?), after))),
-        b'-' => Ok(Some((Value::Error(text()?), after))),
-        b':' => Ok(Some((Value::Int(number()?), after))),
-        b'$' => match number()? {
-            -1 => Ok(Some((Value::Bulk(None), after))),
-            len @ 0..=MAX_BULK => {
-                let len = len as usize;
-                if buf.len() < after + len + 2 {
-                    return Ok(None);
-                }
-                if &buf[after + len..after + len + 2] != b"\r\n" {
-                    return Err(Error::Malformed(format!(
-                        "bulk string of {len} bytes not followed by CRLF"
-                    )));
-                }
-                let data = buf[after..after + len].to_vec();
-                Ok(Some((Value::Bulk(Some(data)), after + len + 2)))
-            }
-            len => Err(Error::Malformed(format!("bulk string length {len}"))),
-        },
-        _ => match number()? {
-            -1 => Ok(Some((Value::Array(None), after))),
-            n @ 0..=MAX_BULK => {
-                let mut items = Vec::with_capacity((n as usize).min(1024));
-                let mut at = after;
-                for _ in 0..n {
-                    match parse(&buf[at..])? {
-                        Some((item, used)) => {
-                            items.push(item);
-                            at += used;
-                        }
-                        None => return Ok(None),
-                    }
-                }
-                Ok(Some((Value::Array(Some(items)), at)))
-            }
-            n => Err(Error::Malformed(format!("array length {n}"))),
-        },
-    }
-}
-
-fn check_type_byte(byte: u8) -> Result<()> {
-    match byte {
-        b'+' | b'-' | b':' | b'$' | b'*' => Ok(()),
-        other => Err(Error::Malformed(format!(
-            "expected a type byte (one of + - : $ *), got {:?}",
-            char::from(other)
-        ))),
-    }
+    frame::parse_reply(buf).map_err(Error::from)
 }
 
 /// Encodes one command as a RESP array of bulk strings.
 pub fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
+    frame::write_command(out, args);
+}
+
+impl From<frame::ProtocolError> for Error {
+    fn from(err: frame::ProtocolError) -> Error {
+        Error::Malformed(err.0)
     }
 }
 
@@ -190,6 +108,10 @@ pub struct Connection {
     stream: TcpStream,
     /// Bytes read but not parsed yet.
     buf: Vec<u8>,
+    /// The reply parser; it keeps the part of a reply already consumed from `buf`.
+    parser: frame::Parser,
+    /// Bytes of the current reply consumed into `parser`, for `Error::Closed`.
+    frame_bytes: usize,
     /// Set after an IO or protocol error: the stream is out of step with the replies, so
     /// the pool must not hand it out again.
     broken: bool,
@@ -202,6 +124,8 @@ impl Connection {
         Ok(Connection {
             stream,
             buf: Vec::with_capacity(4096),
+            parser: frame::Parser::new(frame::Mode::Reply, frame::Limits::REPLY),
+            frame_bytes: 0,
             broken: false,
         })
     }
@@ -250,15 +174,18 @@ impl Connection {
 
     async fn read_reply(&mut self) -> Result<Value> {
         loop {
-            if let Some((value, used)) = parse(&self.buf)? {
-                self.buf.drain(..used);
+            let parsed = self.parser.parse(&self.buf)?;
+            self.buf.drain(..parsed.consumed);
+            if let Some(value) = parsed.frame {
+                self.frame_bytes = 0;
                 return Ok(value);
             }
+            self.frame_bytes += parsed.consumed;
             let mut chunk = [0u8; 4096];
             let n = self.stream.read(&mut chunk).await?;
             if n == 0 {
                 return Err(Error::Closed {
-                    pending_bytes: self.buf.len(),
+                    pending_bytes: self.frame_bytes + self.buf.len(),
                 });
             }
             self.buf.extend_from_slice(&chunk[..n]);
