@@ -1,8 +1,13 @@
 //! The asyncio tutorial's Redis section: an async client (connection pool, HSET, HGETALL,
 //! pipelining) talking to two real `redis-server`s at once, each from its own task.
 //!
-//! `cargo run --example redis` starts two throwaway servers on free loopback ports (it says
-//! how to install `redis-server` if it is missing).
+//! `cargo run --example redis` starts two throwaway servers on free loopback ports. Without
+//! `redis-server` installed it runs against two embedded `mini_redis` servers instead (the
+//! RESP server of `examples/mini_redis.rs`, in this process) and says so.
+
+// The client (`resp`) and the embedded server (`mini_redis`) each compile the shared RESP
+// framing module.
+#![allow(clippy::duplicate_mod)]
 
 use std::collections::BTreeMap;
 use std::io;
@@ -10,6 +15,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 // Shared with the `web` example and the tests; not every user calls every helper.
+#[allow(dead_code)]
+#[path = "common/mini_redis.rs"]
+pub mod mini_redis;
 #[allow(dead_code)]
 #[path = "common/peers.rs"]
 pub mod peers;
@@ -133,8 +141,8 @@ pub fn print_session(s: &Session) {
 }
 
 /// The tour's entry point: starts two `redis-server`s, runs the tutorial against both at
-/// once, prints what came back. If `redis-server` is missing it says how to install it and
-/// returns `Ok`.
+/// once, prints what came back. If `redis-server` is missing (or does not start) it says so
+/// and runs the same against two embedded `mini_redis` servers.
 pub async fn demo() -> io::Result<()> {
     let started =
         spindle::spawn_blocking(|| Ok::<_, peers::PeerError>((peers::redis()?, peers::redis()?)))
@@ -142,15 +150,31 @@ pub async fn demo() -> io::Result<()> {
             .map_err(io::Error::other)?;
     let (a, b) = match started {
         Ok(pair) => pair,
-        Err(err) => {
-            println!("skipping the Redis demo: {err}");
-            return Ok(());
-        }
+        Err(err) => return demo_embedded(err).await,
     };
     println!("started two redis-servers: {} and {}", a.addr(), b.addr());
     for s in sessions(&[a.addr(), b.addr()]).await? {
         print_session(&s);
     }
+    Ok(())
+}
+
+/// The demo against two in-process `mini_redis` servers, when no real one could start.
+async fn demo_embedded(why: peers::PeerError) -> io::Result<()> {
+    match why {
+        peers::PeerError::Missing { .. } => {
+            println!("using the embedded mini_redis (redis-server not installed)")
+        }
+        other => println!("using the embedded mini_redis ({other})"),
+    }
+    let a = mini_redis::start_in_process().await?;
+    let b = mini_redis::start_in_process().await?;
+    println!("started two mini_redis servers: {} and {}", a.addr, b.addr);
+    for s in sessions(&[a.addr, b.addr]).await? {
+        print_session(&s);
+    }
+    a.shutdown().await;
+    b.shutdown().await;
     Ok(())
 }
 

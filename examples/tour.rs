@@ -117,7 +117,7 @@ fn main() {
 
     section(
         8,
-        "Redis: an async RESP client against two real servers",
+        "Redis: an async RESP client against two servers (redis-server, or the embedded mini_redis)",
         "redis",
     );
     run_async(redis::demo());

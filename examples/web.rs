@@ -5,7 +5,12 @@
 //! from code (the tests and the tour use it).
 //!
 //! `cargo run --example web --features hyper` (then `curl 127.0.0.1:8000/red`); it starts its
-//! own `redis-server` when one is installed. `PORT=9000` picks another port.
+//! own `redis-server` when one is installed, else an embedded `mini_redis` (the RESP server
+//! of `examples/mini_redis.rs`, in this process). `PORT=9000` picks another port.
+
+// The client (`resp`) and the embedded server (`mini_redis`) each compile the shared RESP
+// framing module.
+#![allow(clippy::duplicate_mod)]
 
 #[path = "common/http.rs"]
 mod http;
@@ -27,6 +32,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use spindle::net::TcpListener;
 use spindle::task::{JoinHandle, JoinSet};
 
+#[allow(dead_code)]
+#[path = "common/mini_redis.rs"]
+pub mod mini_redis;
 #[allow(dead_code)]
 #[path = "common/peers.rs"]
 pub mod peers;
@@ -221,16 +229,37 @@ pub async fn get(addr: SocketAddr, path: &str) -> io::Result<(StatusCode, String
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-/// Starts a `redis-server` if one is installed (`None`, with a note, if not).
-pub async fn optional_redis() -> io::Result<Option<peers::Peer>> {
+/// The Redis behind `/red` in the demo: a real one, or the embedded mini_redis.
+pub enum DemoRedis {
+    Real(peers::Peer),
+    Embedded(mini_redis::Server),
+}
+
+impl DemoRedis {
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            DemoRedis::Real(peer) => peer.addr(),
+            DemoRedis::Embedded(server) => server.addr,
+        }
+    }
+}
+
+/// Starts a `redis-server` if one is installed, else an in-process mini_redis (saying so).
+pub async fn optional_redis() -> io::Result<Option<DemoRedis>> {
     match spindle::spawn_blocking(peers::redis)
         .await
         .map_err(io::Error::other)?
     {
-        Ok(peer) => Ok(Some(peer)),
+        Ok(peer) => Ok(Some(DemoRedis::Real(peer))),
         Err(err) => {
-            println!("no Redis for /red: {err}");
-            Ok(None)
+            match err {
+                peers::PeerError::Missing { .. } => {
+                    println!("using the embedded mini_redis (redis-server not installed)")
+                }
+                other => println!("using the embedded mini_redis ({other})"),
+            }
+            let server = mini_redis::start_in_process().await?;
+            Ok(Some(DemoRedis::Embedded(server)))
         }
     }
 }
