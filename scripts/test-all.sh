@@ -42,4 +42,7 @@ loom 3 -p spindle-timer --lib
 step "benchmark smoke run (spindle vs tokio, quick sizes)"
 cargo run --release -p spindle-bench --bin compare -- --quick
 
+step "mini_redis under redis-benchmark (quick: -c 200 -n 20000, zero errors, read-back)"
+bash scripts/load-redis.sh --quick
+
 step "all checks passed"
