@@ -69,6 +69,7 @@ where
 pub struct Timer;
 
 impl Timer {
+    /// hyper's timer, backed by Spindle's timer wheel.
     pub fn new() -> Timer {
         Timer
     }

@@ -45,6 +45,7 @@ pub fn wake_contained(waker: Waker) {
 
 /// Interrupts a [`Park`]. Cheap to call from any thread, any number of times.
 pub trait Unpark: Send + Sync + 'static {
+    /// Ends the current `park`, or makes the next one return at once.
     fn unpark(&self);
 }
 
@@ -70,7 +71,9 @@ impl DriverContext {
 /// The runtime flavour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
+    /// Every task runs on the thread inside `block_on`.
     CurrentThread,
+    /// Tasks run on a pool of work-stealing worker threads.
     MultiThread,
 }
 
@@ -96,16 +99,19 @@ impl BlockingActivity {
 }
 
 /// The default driver: a plain thread parker with no events of its own.
+#[derive(Debug)]
 pub struct ThreadPark {
     inner: StdArc<ThreadParkInner>,
 }
 
+#[derive(Debug)]
 struct ThreadParkInner {
     notified: Mutex<bool>,
     condvar: Condvar,
 }
 
 impl ThreadPark {
+    /// A parker with no unpark pending.
     pub fn new() -> Self {
         ThreadPark {
             inner: StdArc::new(ThreadParkInner {

@@ -163,22 +163,31 @@
 /// ```
 pub unsafe trait IoSafe {}
 
-// SAFETY (all of the standard library's sources below): their `Read`/`Write` impls are
-// `read(2)`/`write(2)`-style calls on the descriptor they own, or they have none; none of
-// them closes or replaces it (see the list in the trait's docs).
-unsafe impl IoSafe for std::fs::File {}
-unsafe impl IoSafe for std::net::TcpStream {}
-unsafe impl IoSafe for std::net::TcpListener {}
-unsafe impl IoSafe for std::net::UdpSocket {}
-unsafe impl IoSafe for std::os::unix::net::UnixStream {}
-unsafe impl IoSafe for std::os::unix::net::UnixListener {}
-unsafe impl IoSafe for std::os::unix::net::UnixDatagram {}
-unsafe impl IoSafe for std::process::ChildStdin {}
-unsafe impl IoSafe for std::process::ChildStdout {}
-unsafe impl IoSafe for std::process::ChildStderr {}
-unsafe impl IoSafe for std::io::Stdin {}
-unsafe impl IoSafe for std::io::Stdout {}
-unsafe impl IoSafe for std::io::Stderr {}
+/// Implements `IoSafe` for standard-library sources.
+macro_rules! std_io_safe {
+    ($($source:ty),* $(,)?) => {$(
+        // SAFETY: the standard library's `Read`/`Write` impls for this source are
+        // `read(2)`/`write(2)`-style calls on the descriptor it owns (or it has none); none
+        // of them closes or replaces it (see the list in the trait's docs).
+        unsafe impl IoSafe for $source {}
+    )*};
+}
+
+std_io_safe!(
+    std::fs::File,
+    std::net::TcpStream,
+    std::net::TcpListener,
+    std::net::UdpSocket,
+    std::os::unix::net::UnixStream,
+    std::os::unix::net::UnixListener,
+    std::os::unix::net::UnixDatagram,
+    std::process::ChildStdin,
+    std::process::ChildStdout,
+    std::process::ChildStderr,
+    std::io::Stdin,
+    std::io::Stdout,
+    std::io::Stderr,
+);
 
 // SAFETY: through `&mut &T` only the reference can be replaced, and `&T` cannot close a
 // descriptor a safe `AsFd` lends out of a borrow of `T` (ownership rule 2 in `async_fd.rs`).

@@ -212,7 +212,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> (Config, Option<syn::Error
 /// `name = value, name = value, ...` with an optional trailing comma. The value is
 /// parsed as any expression so that a near miss (`flavor = current_thread`) gets an
 /// error that says how to fix it rather than a bare "expected literal".
-fn parse_raw(input: ParseStream) -> syn::Result<Vec<RawArg>> {
+fn parse_raw(input: ParseStream<'_>) -> syn::Result<Vec<RawArg>> {
     let mut args = Vec::new();
     while !input.is_empty() {
         // `parse_any` so that the keyword `crate` is accepted as a name.

@@ -190,6 +190,7 @@ impl Builder {
         self
     }
 
+    /// The flavour this builder builds.
     pub fn flavor(&self) -> Flavor {
         self.flavor
     }

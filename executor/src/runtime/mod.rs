@@ -151,6 +151,7 @@ impl Runtime {
         self.handle.spawn_blocking(f)
     }
 
+    /// A handle to this runtime, usable from any thread.
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
@@ -160,6 +161,7 @@ impl Runtime {
         self.handle.enter()
     }
 
+    /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         self.handle.metrics()
     }
@@ -223,6 +225,7 @@ impl Handle {
         context::enter(self)
     }
 
+    /// Which scheduler this runtime runs.
     pub fn flavor(&self) -> Flavor {
         match &self.inner.scheduler {
             Scheduler::MultiThread(_) => Flavor::MultiThread,

@@ -19,6 +19,7 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
+    /// A builder for an unnamed task.
     pub fn new() -> Self {
         Builder { name: None }
     }

@@ -36,6 +36,7 @@ pub struct JoinSet<T> {
 }
 
 impl<T> JoinSet<T> {
+    /// An empty set.
     pub fn new() -> Self {
         JoinSet {
             handles: FuturesUnordered::new(),
@@ -47,6 +48,7 @@ impl<T> JoinSet<T> {
         self.handles.len()
     }
 
+    /// Whether the set holds no task.
     pub fn is_empty(&self) -> bool {
         self.handles.is_empty()
     }

@@ -76,8 +76,11 @@ pub(crate) use self::core::{Notified, Schedule, Task, TaskMeta, new_task};
 /// A snapshot of one live task, from `Handle::tasks()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskInfo {
+    /// The task's id.
     pub id: Id,
+    /// The name given with `task::Builder::name`.
     pub name: Option<String>,
+    /// Where it stood when the snapshot was taken.
     pub state: TaskState,
 }
 
