@@ -157,25 +157,62 @@ impl Unpark for ThreadParkInner {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::mpsc;
+
     use super::*;
+
+    /// Far longer than any of these parks should take: past it, a wake-up was lost.
+    const LOST: Duration = Duration::from_secs(10);
+
+    /// Runs `parks` on a helper thread and waits for it, at most [`LOST`]: a lost wake-up
+    /// fails the test instead of hanging it (the helper stays parked).
+    fn within_bound<T: Send + 'static>(parks: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(parks());
+        });
+        match rx.recv_timeout(LOST) {
+            Ok(out) => out,
+            Err(_) => panic!("park(None) still blocked after {LOST:?}: the unpark was lost"),
+        }
+    }
 
     #[test]
     fn unpark_before_park_is_remembered() {
         let mut park = ThreadPark::new();
         park.unparker().unpark();
-        // Would block forever if the token were lost.
-        park.park(None);
+        within_bound(move || park.park(None));
     }
 
     #[test]
     fn unpark_from_another_thread_ends_park() {
         let mut park = ThreadPark::new();
         let unparker = park.unparker();
+        let unparked = StdArc::new(AtomicBool::new(false));
+        let flag = unparked.clone();
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
+            flag.store(true, SeqCst);
             unparker.unpark();
         });
-        park.park(None);
+        // Parks until the unpark has come (at least once: an unpark that came first is
+        // remembered), as a worker would. `park` may return spuriously (a condvar may), but
+        // not again and again: a park that returned on its own would spin here until then.
+        let parks = within_bound(move || {
+            let mut parks = 0u32;
+            loop {
+                park.park(None);
+                parks += 1;
+                if unparked.load(SeqCst) {
+                    return parks;
+                }
+            }
+        });
+        assert!(
+            (1..=3).contains(&parks),
+            "{parks} parks before the unpark ended one"
+        );
         t.join().unwrap();
     }
 }

@@ -1,6 +1,6 @@
 //! The expansion of `#[spindle::main]` and `#[spindle::test]`.
 //!
-//! ```ignore
+//! ```text
 //! #[attrs] vis fn name() -> Ret {
 //!     #![inner_attrs]
 //!     let body = async move { <original body> };

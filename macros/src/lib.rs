@@ -7,7 +7,7 @@
 //! Each attribute turns an `async fn` into a plain `fn` that builds a runtime and
 //! blocks on the original body, the way `asyncio.run(main())` does in Python:
 //!
-//! ```ignore
+//! ```
 //! use std::error::Error;
 //!
 //! #[spindle::main]
@@ -23,9 +23,9 @@
 //! }
 //! ```
 //!
-//! becomes, for `main`:
+//! becomes, for `main` (a sketch of the expansion, not code to compile):
 //!
-//! ```ignore
+//! ```text
 //! fn main() -> Result<(), Box<dyn Error>> {
 //!     let body = async move { /* the original body */ };
 //!     return ::spindle::runtime::Builder::new_multi_thread()
@@ -57,7 +57,7 @@ use proc_macro::TokenStream;
 
 /// Runs an `async fn main` on a Spindle runtime (multi-thread unless told otherwise).
 ///
-/// ```ignore
+/// ```
 /// #[spindle::main(flavor = "current_thread")]
 /// async fn main() {
 ///     println!("hello from {:?}", std::thread::current().id());
@@ -74,13 +74,15 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs an `async fn` test on a Spindle runtime (current-thread unless told otherwise).
 ///
-/// ```ignore
+/// ```
 /// #[spindle::test(start_paused = true)]
 /// async fn times_out() {
 ///     let never = std::future::pending::<()>();
 ///     let res = spindle::time::timeout(std::time::Duration::from_secs(60), never).await;
 ///     assert!(res.is_err());
 /// }
+/// # // A doctest is not compiled as a test, so the test itself does not run here; the
+/// # // macro does, and rejects bad arguments at compile time.
 /// ```
 ///
 /// Takes the same arguments as [`macro@main`].

@@ -380,7 +380,8 @@ impl Wheel {
                     if tick < now_tick || self.latest_ns[slot] <= now_ns {
                         self.elapsed = tick;
                         let list = &mut self.slots[0][slot];
-                        // SAFETY: as above; the occupied bit says the slot is not empty.
+                        // SAFETY: the slot's nodes are live (rule 2) and the wheel is held
+                        // exclusively; the occupied bit says the slot is not empty.
                         let node = unsafe { list.pop_front() };
                         if list.is_empty() {
                             self.clear_slot(0, slot);
@@ -411,7 +412,8 @@ impl Wheel {
                     self.elapsed = tick;
                     let list = std::mem::take(&mut self.overflow);
                     self.overflow_tick = u64::MAX;
-                    // SAFETY: as above.
+                    // SAFETY: the overflow list's nodes are live (rule 2) and the wheel is
+                    // exclusively held.
                     unsafe { self.reinsert_all(list) };
                 }
             }

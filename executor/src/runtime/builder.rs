@@ -1,3 +1,6 @@
+//! `runtime::Builder`: the runtime's settings (flavour, threads, intervals, debug mode) and
+//! `build`, which starts the scheduler, the blocking pool and the driver the factory gives.
+
 use std::fmt;
 use std::io;
 use std::time::Duration;

@@ -1,3 +1,5 @@
+//! `task::Builder`: spawn with a name (asyncio's `create_task(coro, name=...)`).
+
 use std::future::Future;
 use std::io;
 

@@ -112,7 +112,8 @@ pub(crate) struct RawTask(NonNull<Header>);
 // SAFETY: a task's future and output are `Send` (spawn requires it); all shared access to the
 // cell goes through the state protocol (rules 1-9).
 unsafe impl Send for RawTask {}
-// SAFETY: as above; `&RawTask` gives no access to the stage without the protocol.
+// SAFETY: `&RawTask` gives access to the atomic state word and the header's immutable
+// fields only; the stage is reached through the state protocol (rules 1-9), as for `Send`.
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
@@ -329,7 +330,7 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
             let ready = match cell.header.spawned_at() {
                 // SAFETY: we hold RUNNING (rule 2).
                 None => unsafe { poll_future(cell, ptr) },
-                // SAFETY: as above.
+                // SAFETY: we hold RUNNING (rule 2), which `poll_timed` passes on to the poll.
                 Some(spawned_at) => unsafe { poll_timed(cell, ptr, spawned_at) },
             };
             match ready {

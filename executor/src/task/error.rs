@@ -1,3 +1,6 @@
+//! `JoinError`: why a task gave no output (cancelled, or panicked with a payload), naming
+//! the task in its message.
+
 use std::any::Any;
 use std::fmt;
 use std::io;

@@ -1,3 +1,5 @@
+//! Task ids: unique for the life of the process, and the "current task" a poll runs as.
+
 use std::fmt;
 use std::num::NonZeroU64;
 

@@ -1,3 +1,6 @@
+//! `JoinHandle` (await a task's output, abort it, detach it by dropping) and `AbortHandle`;
+//! both are a counted pointer to the task cell, following the state protocol in [`super`].
+
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;

@@ -1,3 +1,5 @@
+//! `JoinSet`: a set of tasks joined in the order they finish; dropping it aborts them.
+
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;

@@ -1,3 +1,5 @@
+//! `yield_now`: give the worker to the other queued tasks once (asyncio's `sleep(0)`).
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
