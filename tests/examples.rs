@@ -43,15 +43,25 @@ async fn hand_written_state_machines_interleave_the_same_way() {
 #[spindle::test(start_paused = true)]
 async fn tasks_wait_reports_done_and_pending() {
     let report = tasks::walk_through(Duration::from_secs(1)).await;
+    // `pending` is what `wait` handed back; `running` is what the tasks themselves say. They
+    // must agree: a finished task in `pending`, or a running one missing from it, is a bug.
+    assert_eq!(report.first_pending, report.first_running, "{report:#?}");
+    assert_eq!(
+        report.timeout_pending, report.timeout_running,
+        "{report:#?}"
+    );
     assert_eq!(
         report,
         tasks::Report {
             awaited: "n1",
             first_done: vec!["fast"],
             first_pending: vec!["slow", "slowest"],
+            first_running: vec!["slow", "slowest"],
             timeout_done: vec!["slow"],
-            timeout_pending: 1,
+            timeout_pending: vec!["slowest"],
+            timeout_running: vec!["slowest"],
             gathered: vec!["a", "b", "c"],
+            aborted: "slowest",
             aborted_is_cancelled: true,
             // n1 (1) + first completed (1) + the timeout (5) + gather (3)
             elapsed_units: 10,
@@ -146,9 +156,19 @@ fn fast_loop_reports_a_ratio_per_workload() {
         echo_round_trips: 5,
         ..spindle_bench::workloads::Sizes::quick()
     };
-    let rows = fast_loop::compare(&sizes, 1, 2);
+    let rows = fast_loop::compare(&sizes, 2, 2);
     let names: Vec<_> = rows.iter().map(|r| r.name).collect();
     assert_eq!(names, fast_loop::SHOWN);
+    // The runtimes take turns going first: round after round, and workload after workload.
+    let firsts: Vec<_> = rows.iter().map(|r| r.firsts.clone()).collect();
+    assert_eq!(
+        firsts,
+        [
+            ["spindle", "tokio"],
+            ["tokio", "spindle"],
+            ["spindle", "tokio"]
+        ]
+    );
     for row in rows {
         assert!(row.ratio().is_finite() && row.ratio() > 0.0, "{row:?}");
     }
