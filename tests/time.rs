@@ -158,6 +158,8 @@ async fn duration_max_never_fires_and_ten_years_does() {
 
 #[test]
 fn a_busy_task_still_lets_a_timer_fire_on_a_current_thread_runtime() {
+    // Before the runtime's clock starts: a sleep until then has fired at its first poll.
+    let past = Instant::now();
     let rt = Builder::new_current_thread().build().unwrap();
     rt.block_on(async {
         let fired = Arc::new(AtomicBool::new(false));
@@ -166,13 +168,41 @@ fn a_busy_task_still_lets_a_timer_fire_on_a_current_thread_runtime() {
             time::sleep(Duration::from_millis(20)).await;
             f.store(true, Ordering::SeqCst);
         });
-        // Always ready, never yields by itself: only the cooperative budget lets the timer task in.
-        let mut spins = 0u64;
-        while !fired.load(Ordering::SeqCst) {
-            time::sleep(Duration::ZERO).await;
-            spins += 1;
+        // A busy task: sleeps into the past are always ready, so it never yields by itself
+        // (a `sleep(Duration::ZERO)` would: it is due only at the driver's next turn). Only
+        // the cooperative budget lets the timer task in, by making one of these sleeps return
+        // `Pending` once the budget is spent. Each `Pending` is counted, with whether the
+        // budget was spent, so the test can tell who yielded.
+        let (mut budget_yields, mut own_yields) = (0u32, 0u32);
+        // A starved timer would spin this loop forever; give up after a generous while.
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        while !fired.load(Ordering::SeqCst) && std::time::Instant::now() < give_up {
+            let mut ready = std::pin::pin!(time::sleep_until(past));
+            std::future::poll_fn(|cx| {
+                let spent = !spindle::coop::has_budget_remaining();
+                let poll = ready.as_mut().poll(cx);
+                match (poll.is_pending(), spent) {
+                    (true, true) => budget_yields += 1,
+                    (true, false) => own_yields += 1,
+                    (false, _) => {}
+                }
+                poll
+            })
+            .await;
         }
-        assert!(spins > 0);
+        assert!(
+            fired.load(Ordering::SeqCst),
+            "the timer never fired in 10 s: the busy task starved it \
+             ({budget_yields} yields for the budget)"
+        );
+        assert_eq!(
+            own_yields, 0,
+            "the busy task was not busy: it yielded by itself"
+        );
+        assert!(
+            budget_yields > 0,
+            "the timer fired, yet the busy task never yielded"
+        );
     });
 }
 
