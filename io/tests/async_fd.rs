@@ -13,6 +13,23 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use spindle_executor::park::Park;
 use spindle_io::{Async, Driver};
 
+/// Far longer than any park here should take: past it, a wake-up was lost.
+const LOST: Duration = Duration::from_secs(10);
+
+/// Runs `parks` (a `park(None)` that must end) on a helper thread and waits for it at most
+/// [`LOST`], so a lost wake-up fails the test instead of hanging it (the helper stays parked).
+/// The `block_on` tests need no such bound: `common::block_on` has its own watchdog.
+fn within_bound<T: Send + 'static>(what: &str, parks: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(parks());
+    });
+    match rx.recv_timeout(LOST) {
+        Ok(out) => out,
+        Err(_) => panic!("{what}: still blocked after {LOST:?}, a wake-up was lost"),
+    }
+}
+
 #[test]
 fn readiness_on_a_unix_stream_pair() {
     block_on(async {
@@ -101,7 +118,10 @@ fn shutdown_wakes_waiters_and_fails_them() {
     let err = Async::new(c).unwrap_err();
     assert!(err.to_string().contains("shut down"), "{err}");
     // Park after shutdown returns at once rather than blocking forever.
-    driver.park(None);
+    let _driver = within_bound("park(None) after shutdown", move || {
+        driver.park(None);
+        driver
+    });
 }
 
 #[test]
@@ -151,13 +171,19 @@ fn unpark_before_park_is_remembered() {
     let (mut driver, _handle) = Driver::new().unwrap();
     driver.unparker().unpark();
     // Would block forever if the notification were lost.
-    driver.park(None);
+    let mut driver = within_bound("park(None) after an unpark", move || {
+        driver.park(None);
+        driver
+    });
     let unparker = driver.unparker();
     let t = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(20));
         unparker.unpark();
     });
-    driver.park(None);
+    let _driver = within_bound("park(None) unparked from another thread", move || {
+        driver.park(None);
+        driver
+    });
     t.join().unwrap();
 }
 
