@@ -7,11 +7,14 @@
 //! (`tests/loom_runtime.rs`):
 //!
 //! 1. **Publish, then look.** Whoever makes work available (a push to the injector or to a
-//!    local queue that others may steal from) does so *before* a SeqCst read-modify-write
-//!    of `state` in [`Idle::worker_to_notify`]. A worker that stops searching decrements
-//!    `state` with a SeqCst RMW *before* its final look at the queues. The two RMWs are
-//!    ordered; whichever comes second sees the other's effect, so either the pusher sees no
-//!    searcher and wakes someone, or the last searcher's final look sees the work.
+//!    local queue that others may steal from) does so *before* a SeqCst fence and a load
+//!    of `state` in [`Idle::worker_to_notify`]. A worker that stops searching as the last
+//!    searcher decrements `state` with a SeqCst RMW and then issues a SeqCst fence *before*
+//!    its final look at the queues. The two fences are ordered; whichever comes second
+//!    sees what came before the other, so either the pusher sees no searcher and wakes
+//!    someone, or the last searcher's final look sees the work. (Fences rather than RMWs on
+//!    the pusher's side: pushes are frequent, and a load keeps `state`'s cache line shared
+//!    between busy workers.)
 //! 2. **Wake only when nobody is looking.** A pusher wakes a sleeper only if no worker is
 //!    searching and some worker is asleep; a searching worker will find the work, and one
 //!    that is running will look at the queues before it sleeps.
@@ -27,7 +30,7 @@
 //!    (it was notified, rule 4), or it removes itself (it woke for its own driver's events)
 //!    and counts itself unparked, not searching.
 
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicUsize, Mutex, Ordering, fence};
 
 const UNPARKED_SHIFT: usize = 16;
 const SEARCHING_MASK: usize = (1 << UNPARKED_SHIFT) - 1;
@@ -75,8 +78,12 @@ impl Idle {
     }
 
     fn should_wake(&self) -> bool {
-        // An RMW, not a load: rule 1 needs it ordered against the searchers' RMWs.
-        let state = self.state.fetch_add(0, Ordering::SeqCst);
+        // Rule 1: a SeqCst fence, then a load, ordered against the fence the last searcher
+        // puts between its RMW and its final look. A fence and a load leave the cache line
+        // shared: every push to a local queue comes here, and an RMW (which the line would
+        // bounce between busy workers for) cost a cross-core transfer per yield.
+        fence(Ordering::SeqCst);
+        let state = self.state.load(Ordering::SeqCst);
         num_searching(state) == 0 && num_unparked(state) < self.num_workers
     }
 
@@ -104,7 +111,13 @@ impl Idle {
         let dec = ONE_UNPARKED + if searching { ONE_SEARCHING } else { 0 };
         let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
         sleepers.push(worker);
-        searching && num_searching(prev) == 1
+        let last_searcher = searching && num_searching(prev) == 1;
+        if last_searcher {
+            // Rule 1: pairs with the pushers' fence in `should_wake`; the caller's final
+            // look at the queues comes after it.
+            fence(Ordering::SeqCst);
+        }
+        last_searcher
     }
 
     /// Rule 6: after waking. Returns true if the worker was notified (it is now counted as
@@ -124,5 +137,44 @@ impl Idle {
     /// Whether the worker is still registered as asleep.
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
         self.sleepers.lock().contains(&worker)
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p spindle-executor
+    //! --release --lib idle`.
+
+    use super::*;
+    use crate::sync::{Arc, AtomicBool};
+
+    /// Rule 1: work published while the last searcher goes to sleep is either seen by that
+    /// searcher's final look or makes the pusher wake a sleeper. The queue is an atomic flag
+    /// written with Release and read with Acquire, as crossbeam's deque does. (Without the
+    /// pusher's fence, or the searcher's, both can miss: the work sits in a queue with every
+    /// worker asleep.)
+    #[test]
+    fn push_races_the_last_searcher_going_to_sleep() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            // Worker 1 is asleep; worker 0 is the one searcher.
+            assert!(!idle.park(1, false));
+            assert!(idle.try_start_searching());
+            let work = Arc::new(AtomicBool::new(false));
+
+            let pusher = {
+                let (idle, work) = (idle.clone(), work.clone());
+                loom::thread::spawn(move || {
+                    work.store(true, Ordering::Release);
+                    idle.worker_to_notify()
+                })
+            };
+            let found = idle.park(0, true) && work.load(Ordering::Acquire);
+            let woken = pusher.join().unwrap();
+            assert!(
+                found || woken.is_some(),
+                "the work was published but nobody looks at it"
+            );
+        });
     }
 }
