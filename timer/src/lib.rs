@@ -2,9 +2,9 @@
 //! `sleep` / `timeout` / `interval` API that the `spindle` facade re-exports as
 //! `spindle::time`.
 //!
-//! The wheel has 6 levels of 64 slots, 1 ms per slot at level 0 and each level 64 times
-//! coarser; entries are intrusive, so starting, cancelling and resetting a timer never
-//! allocates. The [`Driver`] wraps the executor's next [`Park`](spindle_executor::park::Park)
+//! The wheel has 6 levels of 64 slots, 65.5 µs (2^16 ns) per slot at level 0 and each level
+//! 64 times coarser; entries are intrusive, so starting, cancelling and resetting a timer
+//! never allocates. The [`Driver`] wraps the executor's next [`Park`](spindle_executor::park::Park)
 //! implementation (the IO driver, or a plain thread parker): it parks no longer than until the
 //! next exact deadline, then fires what expired. A paused clock ([`pause`], or a runtime built
 //! with `start_paused`) jumps straight to the next deadline whenever every task is idle, so a
@@ -99,7 +99,7 @@ pub fn resume() {
 }
 
 /// Moves the paused clock forward by exactly `duration` (no rounding to the timer's
-/// millisecond), fires every timer now due, then yields once so the tasks it woke run before
+/// tick), fires every timer now due, then yields once so the tasks it woke run before
 /// this returns.
 ///
 /// # Panics

@@ -16,8 +16,8 @@ use crate::entry::TimerEntry;
 ///
 /// Equivalent to `sleep_until(Instant::now() + duration)`, except that a duration too long to
 /// add (`Duration::MAX`) means "never" instead of overflowing. The sleep is registered with the
-/// timer when first polled and never completes before its deadline; it completes at most about
-/// a millisecond late when many timers share that millisecond, and typically well under one.
+/// timer when first polled and never completes before its deadline; the wheel fires it at most
+/// one tick (65.5 µs) late when many timers share that tick, plus the time to wake its task.
 ///
 /// # Panics
 /// Outside a Spindle runtime.
