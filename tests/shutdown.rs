@@ -69,6 +69,18 @@ fn runtime(current_thread: bool) -> Runtime {
     builder.build().unwrap()
 }
 
+/// A runtime whose one worker (or one `block_on` thread) would die with a user panic.
+fn one_worker(current_thread: bool) -> Runtime {
+    let mut builder = if current_thread {
+        Builder::new_current_thread()
+    } else {
+        let mut b = Builder::new_multi_thread();
+        b.worker_threads(1);
+        b
+    };
+    builder.build().unwrap()
+}
+
 /// Counts its drops, to check that a future was dropped exactly once.
 struct DropCount(Arc<AtomicUsize>);
 
@@ -187,14 +199,7 @@ impl Wake for PanickingWaker {
 #[test]
 fn a_panicking_join_waker_does_not_take_down_the_worker() {
     for current_thread in [true, false] {
-        let rt = if current_thread {
-            Builder::new_current_thread().build().unwrap()
-        } else {
-            Builder::new_multi_thread()
-                .worker_threads(1)
-                .build()
-                .unwrap()
-        };
+        let rt = one_worker(current_thread);
         let drops = Arc::new(AtomicUsize::new(0));
         let guard = DropCount(drops.clone());
         let (tx, rx) = oneshot::channel::<u32>();
@@ -372,14 +377,7 @@ fn poll_with_panicking_waker<F: Future + Unpin>(future: &mut F) {
 #[test]
 fn panicking_wakers_woken_by_the_drivers_do_not_take_down_the_worker() {
     for current_thread in [true, false] {
-        let rt = if current_thread {
-            Builder::new_current_thread().build().unwrap()
-        } else {
-            Builder::new_multi_thread()
-                .worker_threads(1)
-                .build()
-                .unwrap()
-        };
+        let rt = one_worker(current_thread);
         let (out_tx, out_rx) = mpsc::channel();
         let handle = rt.handle().clone();
         let runner = std::thread::spawn(move || {

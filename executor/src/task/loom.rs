@@ -99,23 +99,29 @@ impl Drop for Tracked {
     }
 }
 
-/// Rules 3 and 4: a wake that arrives while the task is being polled is not lost.
-#[test]
-fn wake_during_poll() {
-    loom::model(|| {
+/// A task waits on a signal that another thread fires (with `fire`) while the task may be
+/// being polled: the task must end up finished.
+fn wake_while_polled(fire: fn(&Signal)) {
+    loom::model(move || {
         let scheduler = StdArc::new(TestScheduler::default());
         let signal = Signal::default();
         let join = spawn(&scheduler, signal.wait());
         let firer = {
             let signal = signal.clone();
-            thread::spawn(move || signal.fire())
+            thread::spawn(move || fire(&signal))
         };
         scheduler.run_all();
         firer.join().unwrap();
         scheduler.run_all();
-        assert!(join.is_finished());
-        drop(join);
+        assert!(join.is_finished(), "the wake during the poll was lost");
+        drop(signal);
     });
+}
+
+/// Rules 3 and 4: a by-value wake that arrives while the task is being polled is not lost.
+#[test]
+fn wake_during_poll() {
+    wake_while_polled(Signal::fire);
 }
 
 /// Rule 3: two concurrent wakes of an idle task queue it at most once.
@@ -285,20 +291,7 @@ impl Signal {
 /// idle forever with its flag set.)
 #[test]
 fn wake_by_ref_during_poll() {
-    loom::model(|| {
-        let scheduler = StdArc::new(TestScheduler::default());
-        let signal = Signal::default();
-        let join = spawn(&scheduler, signal.wait());
-        let firer = {
-            let signal = signal.clone();
-            thread::spawn(move || signal.fire_by_ref())
-        };
-        scheduler.run_all();
-        firer.join().unwrap();
-        scheduler.run_all();
-        assert!(join.is_finished(), "the wake during the poll was lost");
-        drop(signal);
-    });
+    wake_while_polled(Signal::fire_by_ref);
 }
 
 /// Rule 6: an abort that lands while the task is being polled is carried out by the
