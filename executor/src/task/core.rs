@@ -50,10 +50,16 @@ impl TaskMeta {
     }
 }
 
-/// The type-erased operations, one instance per future type.
+/// The type-erased operations, one instance per future type and scheduler type.
 pub(crate) struct Vtable {
     poll: unsafe fn(NonNull<Header>),
     dealloc: unsafe fn(NonNull<Header>),
+    /// `Schedule::schedule` on the task's scheduler (`Header::scheduler`).
+    schedule: unsafe fn(NonNull<Header>, Notified, bool),
+    /// `Schedule::release` on the task's scheduler.
+    release: unsafe fn(NonNull<Header>, &Task) -> Option<Task>,
+    /// `Schedule::debug_hooks` on the task's scheduler.
+    debug_hooks: unsafe fn(NonNull<Header>) -> Option<NonNull<DebugHooks>>,
     /// Moves the output into `*dst` (a `Poll<Result<T, JoinError>>`) if complete, else
     /// registers the waker.
     try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
@@ -68,10 +74,13 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     pub(crate) id: Id,
     meta: Option<Box<TaskMeta>>,
-    /// The scheduler is a std `Arc` even under loom: its count is not part of the protocol.
-    pub(crate) scheduler: crate::sync::StdArc<dyn Schedule>,
-    /// Index in the owned list's shard; read and written only under that shard's lock.
-    pub(crate) owned_slot: UnsafeCell<usize>,
+    /// The scheduler: an `Arc<S>` (std's even under loom: its count is not part of the
+    /// protocol) turned into a thin pointer, typed again by the vtable, which is generic over
+    /// `S`. A `dyn Schedule` would cost every task header a second word.
+    scheduler: NonNull<()>,
+    /// The owned list's links (intrusive, so a listed task costs no allocation of the
+    /// list's); read and written only under the lock of the task's shard (list rule 1).
+    pub(crate) owned_links: UnsafeCell<OwnedLinks>,
     /// Rule 8.
     join_waker: UnsafeCell<Option<Waker>>,
 }
@@ -90,6 +99,25 @@ struct Cell<F: Future> {
 }
 
 impl Header {
+    /// Puts the task in a run queue of its scheduler.
+    fn schedule(&self, task: Notified, is_yield: bool) {
+        // SAFETY: `self` is this task's header; the vtable matches its scheduler's type.
+        unsafe { (self.vtable.schedule)(NonNull::from(self), task, is_yield) }
+    }
+
+    /// Takes the completed task out of its scheduler's owned list.
+    fn release(&self, task: &Task) -> Option<Task> {
+        // SAFETY: as in `schedule`.
+        unsafe { (self.vtable.release)(NonNull::from(self), task) }
+    }
+
+    /// The scheduler's debug hooks, if debug mode is on.
+    fn debug_hooks(&self) -> Option<&DebugHooks> {
+        // SAFETY: as in `schedule`; the hooks live as long as the scheduler, which the task's
+        // reference to it (dropped only in `dealloc`) keeps alive while `self` is borrowed.
+        unsafe { (self.vtable.debug_hooks)(NonNull::from(self)).map(|h| h.as_ref()) }
+    }
+
     /// The name given with `task::Builder::name`.
     pub(crate) fn name(&self) -> Option<&str> {
         self.meta.as_ref()?.name.as_deref()
@@ -142,8 +170,7 @@ impl RawTask {
             // SAFETY: the last reference was ours (rule 1).
             WakeByVal::Dealloc => unsafe { (self.header().vtable.dealloc)(self.0) },
             WakeByVal::Submit => {
-                let scheduler = self.header().scheduler.clone();
-                scheduler.schedule(Notified(Task(self)), false);
+                self.header().schedule(Notified(Task(self)), false);
             }
         }
     }
@@ -151,16 +178,14 @@ impl RawTask {
     /// Rule 4, by reference.
     pub(crate) fn wake_by_ref(self) {
         if self.header().state.wake_by_ref() {
-            let scheduler = self.header().scheduler.clone();
-            scheduler.schedule(Notified(Task(self)), false);
+            self.header().schedule(Notified(Task(self)), false);
         }
     }
 
     /// Rule 6.
     pub(crate) fn cancel_remote(self) {
         if self.header().state.cancel_remote() {
-            let scheduler = self.header().scheduler.clone();
-            scheduler.schedule(Notified(Task(self)), false);
+            self.header().schedule(Notified(Task(self)), false);
         }
     }
 
@@ -197,12 +222,34 @@ impl RawTask {
     }
 }
 
+/// A task's place in its owned-list shard: a doubly-linked list through the headers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OwnedLinks {
+    pub(crate) prev: Option<NonNull<Header>>,
+    pub(crate) next: Option<NonNull<Header>>,
+}
+
+impl OwnedLinks {
+    pub(crate) const UNLINKED: OwnedLinks = OwnedLinks {
+        prev: None,
+        next: None,
+    };
+}
+
 /// A counted reference to a task.
 pub(crate) struct Task(RawTask);
 
 impl Task {
-    pub(crate) fn raw(&self) -> RawTask {
-        self.0
+    /// Takes ownership of one reference the caller holds through `raw` (rule 1).
+    ///
+    /// # Safety
+    /// The caller owns a reference to the task that nothing else will release.
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Task {
+        Task(raw)
+    }
+
+    pub(crate) fn ptr(&self) -> NonNull<Header> {
+        self.0.0
     }
 
     pub(crate) fn header(&self) -> &Header {
@@ -253,9 +300,9 @@ impl Notified {
 
 /// Allocates a task. Returns the owned-list reference (`None` if `in_list` is false), the
 /// first run-queue entry, and the raw pointer for the `JoinHandle` (which owns a reference).
-pub(crate) fn new_task<F>(
+pub(crate) fn new_task<F, S>(
     future: F,
-    scheduler: crate::sync::StdArc<dyn Schedule>,
+    scheduler: crate::sync::StdArc<S>,
     id: Id,
     meta: Option<Box<TaskMeta>>,
     in_list: bool,
@@ -263,16 +310,20 @@ pub(crate) fn new_task<F>(
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
 {
     let refs = if in_list { 3 } else { 2 };
     let cell = Box::new(Cell {
         header: Header {
             state: State::new(refs),
-            vtable: vtable::<F>(),
+            vtable: vtable::<F, S>(),
             id,
             meta,
-            scheduler,
-            owned_slot: UnsafeCell::new(usize::MAX),
+            // Released in `dealloc::<F, S>`, which knows `S` again.
+            scheduler: NonNull::new(crate::sync::StdArc::into_raw(scheduler).cast_mut())
+                .expect("Arc::into_raw is never null")
+                .cast(),
+            owned_links: UnsafeCell::new(OwnedLinks::UNLINKED),
             join_waker: UnsafeCell::new(None),
         },
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -283,27 +334,67 @@ where
     (listed, Notified(Task(raw)), raw)
 }
 
-fn vtable<F>() -> &'static Vtable
+fn vtable<F, S>() -> &'static Vtable
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
 {
-    // A generic `const` item is promoted to a `'static` per `F`.
-    struct Table<F>(std::marker::PhantomData<F>);
-    impl<F> Table<F>
+    // A generic `const` item is promoted to a `'static` per `(F, S)`.
+    struct Table<F, S>(std::marker::PhantomData<(F, S)>);
+    impl<F, S> Table<F, S>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
+        S: Schedule,
     {
         const VTABLE: Vtable = Vtable {
             poll: poll::<F>,
-            dealloc: dealloc::<F>,
+            dealloc: dealloc::<F, S>,
+            schedule: schedule::<S>,
+            release: release::<S>,
+            debug_hooks: debug_hooks::<S>,
             try_read_output: try_read_output::<F>,
             drop_output: drop_output::<F>,
             shutdown: shutdown::<F>,
         };
     }
-    &Table::<F>::VTABLE
+    &Table::<F, S>::VTABLE
+}
+
+/// The task's scheduler, typed.
+///
+/// # Safety
+/// `ptr` is a live task whose scheduler has type `S` (its vtable was made for `S`).
+unsafe fn scheduler<'a, S: Schedule>(ptr: NonNull<Header>) -> &'a S {
+    // SAFETY: the header holds `Arc::into_raw` of an `Arc<S>` (see `new_task`), released only
+    // in `dealloc`, after every other use of the task.
+    unsafe { ptr.as_ref().scheduler.cast::<S>().as_ref() }
+}
+
+unsafe fn schedule<S: Schedule>(ptr: NonNull<Header>, task: Notified, is_yield: bool) {
+    // SAFETY: the vtable is `S`'s (caller, `Header::schedule`).
+    let scheduler = unsafe { scheduler::<S>(ptr) };
+    // The task may be run, completed and freed by another worker as soon as it is queued,
+    // taking its reference to the scheduler with it: hold one of our own until we return.
+    // SAFETY: `scheduler` came from an `Arc<S>` that is alive (the task is).
+    let scheduler = unsafe {
+        crate::sync::StdArc::increment_strong_count(scheduler as *const S);
+        crate::sync::StdArc::from_raw(scheduler as *const S)
+    };
+    scheduler.schedule(task, is_yield);
+}
+
+unsafe fn release<S: Schedule>(ptr: NonNull<Header>, task: &Task) -> Option<Task> {
+    // SAFETY: the vtable is `S`'s; the caller's reference keeps the task alive.
+    unsafe { scheduler::<S>(ptr) }.release(task)
+}
+
+unsafe fn debug_hooks<S: Schedule>(ptr: NonNull<Header>) -> Option<NonNull<DebugHooks>> {
+    // SAFETY: as in `release`.
+    unsafe { scheduler::<S>(ptr) }
+        .debug_hooks()
+        .map(NonNull::from)
 }
 
 /// # Safety
@@ -320,7 +411,7 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
     match cell.header.state.to_running() {
         ToRunning::Skip => {}
         // SAFETY: the entry's reference was the last (rule 1).
-        ToRunning::Dealloc => unsafe { dealloc::<F>(ptr) },
+        ToRunning::Dealloc => unsafe { (cell.header.vtable.dealloc)(ptr) },
         // SAFETY: we hold RUNNING (rule 2).
         ToRunning::Cancel => unsafe { cancel_and_complete(cell, 1) },
         ToRunning::Poll => {
@@ -339,10 +430,9 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
                 Poll::Pending => match cell.header.state.to_idle() {
                     ToIdle::Idle => {}
                     // SAFETY: our reference was the last (rule 1).
-                    ToIdle::Dealloc => unsafe { dealloc::<F>(ptr) },
+                    ToIdle::Dealloc => unsafe { (cell.header.vtable.dealloc)(ptr) },
                     ToIdle::Reschedule => {
-                        let scheduler = cell.header.scheduler.clone();
-                        scheduler.schedule(Notified(Task(RawTask(ptr))), true);
+                        cell.header.schedule(Notified(Task(RawTask(ptr))), true);
                     }
                     // SAFETY: still RUNNING (rule 6).
                     ToIdle::Cancel => unsafe { cancel_and_complete(cell, 1) },
@@ -442,7 +532,7 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
     // Leave the owned list before waking the joiner, so a task that has been joined is
     // never still counted as live.
     let this = Task(RawTask(NonNull::from(header)));
-    let released = header.scheduler.release(&this);
+    let released = header.release(&this);
     // `this` stands for one of the caller's references; all are released in one step below.
     mem::forget(this);
     let refs = refs
@@ -473,7 +563,7 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
     }
     if header.state.ref_dec_many(refs) {
         // SAFETY: those were the last references (rule 1).
-        unsafe { dealloc::<F>(NonNull::from(header)) }
+        unsafe { (header.vtable.dealloc)(NonNull::from(header)) }
     }
 }
 
@@ -563,13 +653,17 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     }));
 }
 
-unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the last reference is gone (rule 1): nobody else can reach the cell, which was
     // allocated as a `Box<Cell<F>>` in `new_task`.
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
+    // SAFETY: the task's own `Arc<S>`, from `Arc::into_raw` in `new_task`; nothing uses it
+    // after the last reference.
+    let scheduler = unsafe { crate::sync::StdArc::from_raw(cell.header.scheduler.cast::<S>().as_ptr()) };
     // A future that was never dropped (impossible by rules 5/9, but cheap to guard) or an
     // output nobody took may panic in its destructor; the worker must survive it.
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
+    drop(scheduler);
 }
 
 /// Debug mode: polls the future and reports the poll if it took over the threshold.
@@ -588,7 +682,7 @@ unsafe fn poll_timed<F: Future>(
     let ready = unsafe { poll_future(cell, ptr) };
     let took: Duration = started.elapsed();
     let header = &cell.header;
-    if let Some(hooks) = header.scheduler.debug_hooks() {
+    if let Some(hooks) = header.debug_hooks() {
         hooks.poll_took(header.id, header.name(), spawned_at, took);
     }
     ready
@@ -603,7 +697,7 @@ fn report_unobserved_panic<F: Future>(cell: &Cell<F>) {
     let Some(spawned_at) = header.spawned_at() else {
         return;
     };
-    let Some(hooks) = header.scheduler.debug_hooks() else {
+    let Some(hooks) = header.debug_hooks() else {
         return;
     };
     cell.stage.with(|stage| {
