@@ -133,7 +133,7 @@ fn main() {
     {
         section(
             10,
-            "a web service: hyper on Spindle, with Redis behind it",
+            "a web service: an axum app served by hyper on Spindle, Redis behind it",
             "web",
         );
         run_async(web::demo());
