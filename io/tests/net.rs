@@ -486,3 +486,121 @@ fn required_auto_traits() {
         send_future(&udp.recv(&mut buf));
     });
 }
+
+/// The auto traits the public API promises (DESIGN.md): every net type and half is `Send`;
+/// listeners, `UdpSocket`, streams and owned halves `Sync`; streams and halves `Unpin`.
+#[test]
+fn net_types_keep_their_auto_traits() {
+    use spindle_io::net::{tcp, unix};
+    fn send_sync_unpin<T: Send + Sync + Unpin>() {}
+    send_sync_unpin::<TcpListener>();
+    send_sync_unpin::<UnixListener>();
+    send_sync_unpin::<UdpSocket>();
+    send_sync_unpin::<TcpStream>();
+    send_sync_unpin::<UnixStream>();
+    send_sync_unpin::<tcp::ReadHalf<'_>>();
+    send_sync_unpin::<tcp::WriteHalf<'_>>();
+    send_sync_unpin::<tcp::OwnedReadHalf>();
+    send_sync_unpin::<tcp::OwnedWriteHalf>();
+    send_sync_unpin::<tcp::ReuniteError>();
+    send_sync_unpin::<tcp::Incoming<'_>>();
+    send_sync_unpin::<unix::ReadHalf<'_>>();
+    send_sync_unpin::<unix::WriteHalf<'_>>();
+    send_sync_unpin::<unix::OwnedReadHalf>();
+    send_sync_unpin::<unix::OwnedWriteHalf>();
+    send_sync_unpin::<unix::ReuniteError>();
+    send_sync_unpin::<unix::Incoming<'_>>();
+
+    fn send<T: Send>(_: &T) {}
+    block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        send(&listener.accept());
+        send(&TcpStream::connect(listener.local_addr().unwrap()));
+        send(&UnixStream::connect("/nonexistent"));
+    });
+}
+
+/// tokio's IO traits (feature `tokio-io`), in a module of their own so that tokio's
+/// extension traits are the only ones in scope.
+#[cfg(feature = "tokio-io")]
+mod tokio_io {
+    use std::io;
+    use std::mem::MaybeUninit;
+
+    use futures_util::future::join;
+    use spindle_io::net::{TcpListener, TcpStream, UnixStream};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+    use super::common::block_on;
+
+    /// The streams and all four halves, driven by tokio's extension traits on Spindle's
+    /// hand-parked driver: no tokio runtime anywhere.
+    #[test]
+    fn tokio_io_traits_on_streams_and_halves() {
+        fn tokio_io<T: AsyncRead + AsyncWrite + Unpin>(_: &T) {}
+        fn tokio_read<T: AsyncRead + Unpin>(_: &T) {}
+        fn tokio_write<T: AsyncWrite + Unpin>(t: &T) -> bool {
+            t.is_write_vectored()
+        }
+
+        block_on(async {
+            // The whole stream, over TCP, including a vectored write.
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (client, accepted) = join(
+                TcpStream::connect(listener.local_addr().unwrap()),
+                listener.accept(),
+            )
+            .await;
+            let (mut client, (mut server, _)) = (client.unwrap(), accepted.unwrap());
+            tokio_io(&client);
+            assert!(tokio_write(&client));
+            let bufs = [io::IoSlice::new(b"hello, "), io::IoSlice::new(b"tokio")];
+            let n = client.write_vectored(&bufs).await.unwrap();
+            client.write_all(&b"hello, tokio"[n..]).await.unwrap();
+            AsyncWriteExt::shutdown(&mut client).await.unwrap();
+            let mut got = String::new();
+            server.read_to_string(&mut got).await.unwrap();
+            assert_eq!(got, "hello, tokio");
+
+            // Into an uninitialised `ReadBuf`, a little at a time: only what was read is filled.
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            tokio_io(&a);
+            a.write_all(b"0123456789").await.unwrap();
+            let mut storage = [MaybeUninit::<u8>::uninit(); 4];
+            let mut buf = ReadBuf::uninit(&mut storage);
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut b).poll_read(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!(buf.filled(), b"0123");
+            let mut rest = [0; 6];
+            b.read_exact(&mut rest).await.unwrap();
+            assert_eq!(&rest, b"456789");
+
+            // Borrowed halves.
+            let (mut ra, mut wa) = UnixStream::split(&mut a);
+            let (mut rb, mut wb) = UnixStream::split(&mut b);
+            tokio_read(&ra);
+            assert!(tokio_write(&wa));
+            wa.write_all(b"ping").await.unwrap();
+            let mut ping = [0; 4];
+            rb.read_exact(&mut ping).await.unwrap();
+            wb.write_all(&ping).await.unwrap();
+            let mut pong = [0; 4];
+            ra.read_exact(&mut pong).await.unwrap();
+            assert_eq!(&pong, b"ping");
+
+            // Owned halves: shutting the write half down ends the peer's reads.
+            let (mut ra, mut wa) = a.into_split();
+            let (mut rb, wb) = b.into_split();
+            tokio_read(&ra);
+            assert!(tokio_write(&wa));
+            wa.write_all(b"owned").await.unwrap();
+            wa.shutdown().await.unwrap();
+            let mut got = Vec::new();
+            rb.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"owned");
+            drop(wb);
+            assert_eq!(ra.read(&mut [0; 1]).await.unwrap(), 0);
+        });
+    }
+}

@@ -1,14 +1,20 @@
 //! TCP, UDP and Unix-domain sockets on the reactor (the facade's `spindle::net`).
 //!
-//! Names and semantics follow tokio's `tokio::net`. Streams implement
-//! `futures_io::AsyncRead + AsyncWrite` (closing shuts the write half down), and, with the
-//! `hyper` feature, `hyper::rt::Read + Write`.
+//! Names and semantics follow tokio's `tokio::net`. Streams and their split halves implement
+//! `futures_io::AsyncRead + AsyncWrite` (closing shuts the write half down); with the
+//! `tokio-io` feature, `tokio::io::AsyncRead + AsyncWrite` too (tokio's traits only, none of
+//! its runtime); and streams, with the `hyper` feature, `hyper::rt::Read + Write`.
+//!
+//! What TCP and Unix sockets share is written once: `stream.rs` (the `stream!` macro: a
+//! stream's IO, its halves and the IO traits), `listener.rs` (the `listener!` macro:
+//! `accept`, `poll_accept`, `incoming`) and `connect.rs` (the non-blocking connect).
+//! `tcp.rs`, `unix.rs` and `udp.rs` hold each type's own parts.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 /// `Debug` (the inner std socket), `AsRawFd` and `AsFd` for a type whose `io` field is an
-/// `Async` of a std socket: the same three impls for every listener and the UDP socket.
+/// `Async` of a std socket: the same three impls for every net type.
 macro_rules! fd_traits {
     ($name:ident) => {
         impl ::std::fmt::Debug for $name {
@@ -34,7 +40,9 @@ macro_rules! fd_traits {
 }
 use fd_traits;
 
-mod split;
+mod connect;
+mod listener;
+mod stream;
 pub mod tcp;
 mod udp;
 pub mod unix;
@@ -74,9 +82,4 @@ where
         }
     }
     Err(last_err.unwrap_or_else(no_addresses))
-}
-
-/// Whether a non-blocking `connect` has started rather than failed.
-fn connect_in_progress(err: &io::Error) -> bool {
-    err.raw_os_error() == Some(libc::EINPROGRESS)
 }
