@@ -124,7 +124,8 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     if flags & libc::O_NONBLOCK == 0 {
-        // SAFETY: as above.
+        // SAFETY: F_SETFL on the same borrowed descriptor, with an integer flag argument; no
+        // memory is passed.
         let set = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) };
         if set < 0 {
             return Err(io::Error::last_os_error());

@@ -5,10 +5,11 @@
 //! The reactor is a [`Driver`]: the executor's `Park` implementation that blocks in the
 //! poller (epoll, kqueue) and wakes the tasks whose sources became ready. It is the innermost
 //! driver of a runtime; the time driver wraps it. Sources find their reactor through the
-//! calling thread's current [`Handle`], which the runtime sets on each of its threads with
-//! [`Handle::enter`]. Using a socket on a thread without one panics and says so.
+//! runtime context of the calling thread (the executor's, which holds every driver of the
+//! runtime); [`Handle::enter`] makes a reactor current without a runtime. Using a socket on a
+//! thread without one panics and says so.
 //!
-//! ```ignore
+//! ```
 //! // Through the facade, which builds the driver and enters its handle on every worker:
 //! use futures_util::{AsyncReadExt, AsyncWriteExt};
 //! use spindle::net::{TcpListener, TcpStream};
@@ -29,6 +30,7 @@
 //!     assert_eq!(&echo, b"hello");
 //!     std::io::Result::Ok(())
 //! })
+//! .unwrap();
 //! ```
 //!
 //! Without the facade, a driver is created and entered by hand:

@@ -288,7 +288,8 @@ fn unsafe_mut_accessors_keep_working() -> io::Result<()> {
         let n = unsafe { a.write_with_mut(|s| s.write(b"mut")) }.await?;
         assert_eq!(n, 3);
         let mut buf = [0; 3];
-        // SAFETY: as above, for `read_exact`; a short socket-pair message arrives whole.
+        // SAFETY: `read_exact` through `&mut UnixStream` neither replaces nor closes the
+        // stream; a short socket-pair message arrives whole.
         unsafe { b.read_with_mut(|s| s.read_exact(&mut buf)) }.await?;
         assert_eq!(&buf, b"mut");
         // SAFETY: `set_nonblocking` keeps the same descriptor open.

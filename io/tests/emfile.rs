@@ -61,7 +61,8 @@ fn accept_reports_emfile_and_recovers() {
         client.read_exact(&mut one).unwrap();
     });
 
-    // SAFETY: as above.
+    // SAFETY: setrlimit reads the `rlimit` we pass by reference for the call only; it
+    // restores the limit this test lowered.
     let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &original) };
     assert_eq!(rc, 0);
 }

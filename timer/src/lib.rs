@@ -10,7 +10,7 @@
 //! with `start_paused`) jumps straight to the next deadline whenever every task is idle, so a
 //! test of a one-hour timeout runs in microseconds.
 //!
-//! ```ignore
+//! ```
 //! use std::time::Duration;
 //! use spindle::time::{self, Instant, MissedTickBehavior};
 //!
