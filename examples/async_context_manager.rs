@@ -9,6 +9,10 @@
 //!
 //! `cargo run --example async_context_manager`
 
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

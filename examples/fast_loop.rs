@@ -6,6 +6,10 @@
 //!
 //! `cargo run --release --example fast_loop` (debug builds give meaningless ratios)
 
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+
 use spindle_bench::rt::{Rt, Spindle, Tokio};
 use spindle_bench::workloads::{ALL, Sizes, Unit};
 

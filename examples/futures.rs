@@ -5,6 +5,10 @@
 //!
 //! `cargo run --example futures`
 
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+
 use std::time::Duration;
 
 use spindle::sync::oneshot;

@@ -5,6 +5,9 @@
 //! `redis-server` installed it runs against two embedded `mini_redis` servers instead (the
 //! RESP server of `examples/mini_redis.rs`, in this process) and says so.
 
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
 // The client (`resp`) and the embedded server (`mini_redis`) each compile the shared RESP
 // framing module.
 #![allow(clippy::duplicate_mod)]

@@ -9,6 +9,9 @@
 //! when it is installed, and otherwise say how to install it and skip only that part
 //! (`bash scripts/install-peers.sh` installs both).
 
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
 // Each example is compiled here as a module, exactly as it runs on its own; the helper modules
 // some of them share (examples/common) are therefore compiled more than once.
 #![allow(clippy::duplicate_mod)]

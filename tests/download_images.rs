@@ -1,5 +1,9 @@
 //! The `download_images` example: the files arrive intact, and downloading them concurrently
 //! takes about one server delay where sequentially takes about three.
+
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![cfg(feature = "hyper")]
 
 #[allow(dead_code)]

@@ -2,6 +2,10 @@
 //! included as a module) with assertions on what it shows. The crawler's test is in
 //! `tests/crawler.rs` (it needs the `hyper` feature).
 
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+
 use std::time::Duration;
 
 #[path = "../examples/coroutines.rs"]

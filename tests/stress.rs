@@ -6,6 +6,10 @@
 //! closure) dropped exactly once. The second test does the same with `shutdown_timeout`
 //! landing in the middle of the load.
 
+// Not a library: `pub` items here are shared with the tests through `#[path]` modules,
+// so the workspace's API lints (missing_docs, unreachable_pub, missing Debug) do not apply.
+#![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -659,7 +659,8 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
     // SAFETY: the task's own `Arc<S>`, from `Arc::into_raw` in `new_task`; nothing uses it
     // after the last reference.
-    let scheduler = unsafe { crate::sync::StdArc::from_raw(cell.header.scheduler.cast::<S>().as_ptr()) };
+    let scheduler =
+        unsafe { crate::sync::StdArc::from_raw(cell.header.scheduler.cast::<S>().as_ptr()) };
     // A future that was never dropped (impossible by rules 5/9, but cheap to guard) or an
     // output nobody took may panic in its destructor; the worker must survive it.
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));

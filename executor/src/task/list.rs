@@ -94,11 +94,23 @@ impl Shard {
             return None;
         }
         match prev {
-            Some(prev) => set_links(prev, OwnedLinks { next, ..links(prev) }),
+            Some(prev) => set_links(
+                prev,
+                OwnedLinks {
+                    next,
+                    ..links(prev)
+                },
+            ),
             None => self.head = next,
         }
         if let Some(next) = next {
-            set_links(next, OwnedLinks { prev, ..links(next) });
+            set_links(
+                next,
+                OwnedLinks {
+                    prev,
+                    ..links(next)
+                },
+            );
         }
         set_links(ptr, OwnedLinks::UNLINKED);
         self.len -= 1;
