@@ -1,8 +1,8 @@
 //! Time: sleeping, timeouts, intervals, and a paused clock for tests.
 //!
-//! Timers live on a hierarchical wheel (6 levels × 64 slots, 1 ms at the bottom); the
-//! driver parks until the earliest exact deadline, so a `sleep` is neither early nor rounded
-//! up to the next millisecond tick.
+//! Timers live on a hierarchical wheel (6 levels × 64 slots, 65.5 µs at the bottom); the
+//! driver parks until the earliest exact deadline, so a `sleep` is never early and is not
+//! rounded up to a tick.
 //!
 //! ```
 //! use std::time::Duration;

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 
+/// One tick (named for the millisecond it was; the property holds for any tick).
 const MS: u64 = NS_PER_TICK;
 
 /// The wheel plus the nodes it links, addressed by small ids.
@@ -84,7 +85,7 @@ impl Model {
     }
 }
 
-/// The last nanosecond at which a timer may still be waiting: the end of its millisecond.
+/// The last nanosecond at which a timer may still be waiting: the end of its tick.
 fn latest_fire(deadline: u64) -> u64 {
     (deadline / MS + 1) * MS - 1
 }
