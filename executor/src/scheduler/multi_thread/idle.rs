@@ -25,7 +25,9 @@
 //!    unparked and searching before it runs, so two pushes in a row do not both wake
 //!    sleepers for work one searcher can handle, and rule 3 applies to the woken worker.
 //! 5. **At most half search.** A worker may start searching only while fewer than half of
-//!    the workers are, to bound the contention that stealing puts on the queues.
+//!    the workers are, to bound the contention that stealing puts on the queues. The check
+//!    and the increment are one compare-and-swap. (Rule 4's notified workers count as
+//!    searching on top of this bound: they were woken to look.)
 //! 6. **Leaving sleep.** A worker that wakes is either already removed from `sleepers`
 //!    (it was notified, rule 4), or it removes itself (it woke for its own driver's events)
 //!    and counts itself unparked, not searching.
@@ -89,12 +91,24 @@ impl Idle {
 
     /// Rule 5: may this worker start searching?
     pub(crate) fn try_start_searching(&self) -> bool {
-        let state = self.state.load(Ordering::SeqCst);
-        if 2 * num_searching(state) >= self.num_workers {
-            return false;
+        // One compare-and-swap for the check and the increment: a load followed by an add
+        // let every worker that looked at the same moment in (the rule 5 model caught three
+        // of four starting together).
+        let mut state = self.state.load(Ordering::SeqCst);
+        loop {
+            if 2 * num_searching(state) >= self.num_workers {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state + ONE_SEARCHING,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => state = actual,
+            }
         }
-        self.state.fetch_add(ONE_SEARCHING, Ordering::SeqCst);
-        true
     }
 
     /// Rule 1: a searching worker found work. Returns true if it was the last searcher,
@@ -175,6 +189,31 @@ mod loom_tests {
                 found || woken.is_some(),
                 "the work was published but nobody looks at it"
             );
+        });
+    }
+
+    /// Rule 5, three threads: of four workers, three try to start searching at once; at most
+    /// half of the workers (two) may. (A check-then-add that is not one atomic step lets all
+    /// three in.)
+    #[test]
+    fn at_most_half_the_workers_start_searching() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(4));
+            let others: Vec<_> = (0..2)
+                .map(|_| {
+                    let idle = idle.clone();
+                    loom::thread::spawn(move || idle.try_start_searching())
+                })
+                .collect();
+            let mine = idle.try_start_searching();
+            let started = others
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .chain([mine])
+                .filter(|&s| s)
+                .count();
+            assert!(started <= 2, "{started} of 4 workers started searching");
+            assert!(started >= 1, "nobody was let in");
         });
     }
 }
