@@ -13,6 +13,7 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Wraps [`System`], counting bytes allocated minus bytes freed while counting is on.
+#[derive(Debug)]
 pub struct CountingAlloc;
 
 fn add(bytes: usize, sign: isize) {

@@ -1,19 +1,85 @@
-//! The runtime seam: everything a workload needs from a runtime, implemented once for
-//! Spindle and once for tokio, so that each workload is written once.
+//! The runtime seam: everything a workload needs from a runtime, implemented once each for
+//! Spindle, tokio and smol, so that each workload is written once.
+//!
+//! A value of an [`Rt`] is one runtime of one [`Flavor`]; [`Rt::new`] builds either.
 
-use std::fmt::Debug;
+mod smol;
+mod spindle;
+mod tokio;
+
+use std::fmt::{self, Debug};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::str::FromStr;
 use std::time::Instant;
+
+pub use self::smol::Smol;
+pub use self::spindle::Spindle;
+pub use self::tokio::Tokio;
+
+/// The two shapes an async runtime comes in. Spindle is compared with its peers of the same
+/// flavour only: a current-thread runtime skips all cross-thread synchronisation, so its
+/// numbers say nothing about a multi-thread one's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flavor {
+    /// Worker threads that steal work from each other; `block_on` runs on a thread that is
+    /// no worker.
+    MultiThread,
+    /// Every task runs on the thread that calls `block_on`, while it is in there.
+    CurrentThread,
+}
+
+impl Flavor {
+    /// Both, in table order.
+    pub const ALL: [Flavor; 2] = [Flavor::MultiThread, Flavor::CurrentThread];
+
+    /// The name on the command line and in the tables (`multi_thread`, `current_thread`),
+    /// as in tokio's `#[tokio::main(flavor = ...)]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::MultiThread => "multi_thread",
+            Flavor::CurrentThread => "current_thread",
+        }
+    }
+
+    /// A two-letter tag for narrow places (the chart's labels): `MT`, `1T`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Flavor::MultiThread => "MT",
+            Flavor::CurrentThread => "1T",
+        }
+    }
+}
+
+impl fmt::Display for Flavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Flavor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Flavor, String> {
+        Flavor::ALL
+            .into_iter()
+            .find(|f| f.name() == s || f.tag() == s)
+            .ok_or_else(|| format!("unknown flavour {s:?} (multi_thread or current_thread)"))
+    }
+}
 
 /// What a workload may ask of a runtime. Associated functions without `self` are called
 /// from inside the runtime (a task or `block_on`).
-pub trait Rt: Sized + Send + Sync + 'static {
-    /// Shown in the table's header.
+///
+/// No `Send` bound: smol's current-thread executor (`LocalExecutor`) is `!Send`, and
+/// nothing moves a runtime between threads.
+pub trait Rt: Sized + 'static {
+    /// Shown in the table's header and passed to `compare --child-rss`.
     const NAME: &'static str;
-    /// The runtime's join handle: a future of `Result<T, JoinError>`.
+    /// The runtime's join handle: a future of `Result<T, JoinError>`. Dropping it detaches
+    /// the task (it does not cancel it).
     type JoinHandle<T: Send + 'static>: Future<Output = Result<T, Self::JoinError>>
         + Send
         + Unpin
@@ -24,32 +90,47 @@ pub trait Rt: Sized + Send + Sync + 'static {
     type Listener: Send + Sync + 'static;
     /// A connected TCP stream.
     type Stream: Send + 'static;
-    /// The runtime's sleep future (`!Unpin` on both: pin it to poll or reset it).
-    type Sleep: Future<Output = ()> + Send + 'static;
+    /// The runtime's sleep future. Its output is ignored (smol's `Timer` yields an
+    /// `Instant`); pin it to poll or reset it.
+    type Sleep: Future + Send + 'static;
 
+    /// A runtime of `flavor`; a multi-thread one has `workers` worker threads.
+    fn new(flavor: Flavor, workers: usize) -> Self;
     /// A multi-thread runtime with `workers` worker threads.
-    fn multi_thread(workers: usize) -> Self;
-    /// Runs `future` to completion on the calling thread (not a worker).
+    fn multi_thread(workers: usize) -> Self {
+        Self::new(Flavor::MultiThread, workers)
+    }
+    /// Which flavour this runtime is.
+    fn flavor(&self) -> Flavor;
+    /// Worker threads: as built for a multi-thread runtime, 1 for a current-thread one.
+    fn workers(&self) -> usize;
+
+    /// Runs `future` to completion on the calling thread (a multi-thread runtime's workers
+    /// run the tasks meanwhile; a current-thread runtime runs them on this thread).
     fn block_on<F: Future>(&self, future: F) -> F::Output;
     /// Spawns from outside the runtime, through the runtime object.
     fn spawn_outside<F>(&self, future: F) -> Self::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;
-    /// Spawns from inside the runtime (`spindle::spawn` / `tokio::spawn`).
+    /// Spawns from inside the runtime (`spindle::spawn` / `tokio::spawn` / the current
+    /// smol executor).
     fn spawn<F>(future: F) -> Self::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;
-    /// Cancels the task behind `handle`.
-    fn abort<T: Send + 'static>(handle: &Self::JoinHandle<T>);
+    /// Runs a blocking closure on the runtime's blocking pool, from inside the runtime.
+    fn spawn_blocking<F, T>(f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
     /// Yields to the scheduler once.
     fn yield_now() -> impl Future<Output = ()> + Send;
 
     /// A sleep until `deadline` (a std `Instant`, converted to the runtime's own), registered
     /// with the runtime's timer on its first poll; dropping it cancels the timer.
     fn sleep_until(deadline: Instant) -> Self::Sleep;
-    /// Moves a sleep's deadline in place (`Sleep::reset` on both runtimes).
+    /// Moves a sleep's deadline in place (`Sleep::reset`, `Timer::set_at`).
     fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant);
 
     /// Binds a listener (on loopback, in the workloads).
@@ -77,189 +158,4 @@ pub trait Rt: Sized + Send + Sync + 'static {
 /// Joins a task and unwraps its result: a failed task is a broken benchmark.
 pub async fn join<R: Rt, T: Send + 'static>(handle: R::JoinHandle<T>) -> T {
     handle.await.expect("benchmark task failed")
-}
-
-/// Spindle's multi-thread runtime, built through the facade.
-pub struct Spindle(spindle::runtime::Runtime);
-
-impl Rt for Spindle {
-    const NAME: &'static str = "spindle";
-    type JoinHandle<T: Send + 'static> = spindle::task::JoinHandle<T>;
-    type JoinError = spindle::task::JoinError;
-    type Listener = spindle::net::TcpListener;
-    type Stream = spindle::net::TcpStream;
-    type Sleep = spindle::time::Sleep;
-
-    fn multi_thread(workers: usize) -> Self {
-        let rt = spindle::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .build()
-            .expect("build spindle runtime");
-        Spindle(rt)
-    }
-
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.0.block_on(future)
-    }
-
-    fn spawn_outside<F>(&self, future: F) -> Self::JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.0.spawn(future)
-    }
-
-    fn spawn<F>(future: F) -> Self::JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        spindle::spawn(future)
-    }
-
-    fn abort<T: Send + 'static>(handle: &Self::JoinHandle<T>) {
-        handle.abort();
-    }
-
-    fn yield_now() -> impl Future<Output = ()> + Send {
-        spindle::task::yield_now()
-    }
-
-    fn sleep_until(deadline: Instant) -> Self::Sleep {
-        spindle::time::sleep_until(spindle::time::Instant::from_std(deadline))
-    }
-
-    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
-        sleep.reset(spindle::time::Instant::from_std(deadline));
-    }
-
-    async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {
-        spindle::net::TcpListener::bind(addr).await
-    }
-
-    fn local_addr(listener: &Self::Listener) -> SocketAddr {
-        listener.local_addr().expect("listener address")
-    }
-
-    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
-        let (stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
-
-    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
-        let stream = spindle::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
-
-    async fn read(s: &mut Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
-        futures::io::AsyncReadExt::read(s, buf).await
-    }
-
-    async fn read_exact(s: &mut Self::Stream, buf: &mut [u8]) -> io::Result<()> {
-        futures::io::AsyncReadExt::read_exact(s, buf).await
-    }
-
-    async fn write_all(s: &mut Self::Stream, buf: &[u8]) -> io::Result<()> {
-        futures::io::AsyncWriteExt::write_all(s, buf).await
-    }
-
-    async fn close(s: &mut Self::Stream) -> io::Result<()> {
-        futures::io::AsyncWriteExt::close(s).await
-    }
-}
-
-/// tokio's multi-thread runtime, with everything enabled.
-pub struct Tokio(tokio::runtime::Runtime);
-
-impl Rt for Tokio {
-    const NAME: &'static str = "tokio";
-    type JoinHandle<T: Send + 'static> = tokio::task::JoinHandle<T>;
-    type JoinError = tokio::task::JoinError;
-    type Listener = tokio::net::TcpListener;
-    type Stream = tokio::net::TcpStream;
-    type Sleep = tokio::time::Sleep;
-
-    fn multi_thread(workers: usize) -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .enable_all()
-            .build()
-            .expect("build tokio runtime");
-        Tokio(rt)
-    }
-
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.0.block_on(future)
-    }
-
-    fn spawn_outside<F>(&self, future: F) -> Self::JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.0.spawn(future)
-    }
-
-    fn spawn<F>(future: F) -> Self::JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        tokio::spawn(future)
-    }
-
-    fn abort<T: Send + 'static>(handle: &Self::JoinHandle<T>) {
-        handle.abort();
-    }
-
-    fn yield_now() -> impl Future<Output = ()> + Send {
-        tokio::task::yield_now()
-    }
-
-    fn sleep_until(deadline: Instant) -> Self::Sleep {
-        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline))
-    }
-
-    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
-        sleep.reset(tokio::time::Instant::from_std(deadline));
-    }
-
-    async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {
-        tokio::net::TcpListener::bind(addr).await
-    }
-
-    fn local_addr(listener: &Self::Listener) -> SocketAddr {
-        listener.local_addr().expect("listener address")
-    }
-
-    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
-        let (stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
-
-    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
-
-    async fn read(s: &mut Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
-        tokio::io::AsyncReadExt::read(s, buf).await
-    }
-
-    async fn read_exact(s: &mut Self::Stream, buf: &mut [u8]) -> io::Result<()> {
-        tokio::io::AsyncReadExt::read_exact(s, buf).await.map(drop)
-    }
-
-    async fn write_all(s: &mut Self::Stream, buf: &[u8]) -> io::Result<()> {
-        tokio::io::AsyncWriteExt::write_all(s, buf).await
-    }
-
-    async fn close(s: &mut Self::Stream) -> io::Result<()> {
-        tokio::io::AsyncWriteExt::shutdown(s).await
-    }
 }

@@ -1,8 +1,10 @@
-//! The workloads: each is one generic function over [`Rt`], listed by name in [`ALL`].
+//! The workloads: each is one generic function over [`Rt`], listed by name in [`ALL`], and
+//! run from there by both `compare` and the criterion benches (`benches/`).
 //!
 //! To add one, write `fn name<R: Rt>(rt: &R, s: &Sizes) -> f64` (or `-> Sample`, to report
 //! extra metrics beside the number), give it its sizes in [`Sizes`], and add a `workload!`
-//! line to [`ALL`].
+//! line to [`ALL`]. It must work on both flavours: on a current-thread runtime the tasks
+//! run only while `block_on` does.
 
 use std::future::{Future, poll_fn};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,29 +15,45 @@ use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 
-use crate::alloc;
-use crate::rt::{Rt, Spindle, Tokio, join};
+use crate::child;
+use crate::rt::{Rt, Smol, Spindle, Tokio, join};
 
 /// How big each workload is. [`Sizes::full`] is what the issue asks for;
 /// [`Sizes::quick`] is a smoke test that finishes in seconds.
 #[derive(Debug, Clone)]
 pub struct Sizes {
+    /// `spawn_inside`, `spawn_outside`: tasks spawned and joined.
     pub spawn_tasks: usize,
+    /// `yield_many`: tasks, each yielding `yields_per_task` times.
     pub yield_tasks: usize,
+    /// `yield_many`: yields per task.
     pub yields_per_task: usize,
+    /// `ping_pong`: pairs of tasks passing a ball.
     pub ping_pairs: usize,
+    /// `ping_pong`: round trips per pair.
     pub ping_round_trips: usize,
+    /// `chained_spawn`: tasks in the chain, each spawning the next.
     pub chain_depth: usize,
+    /// `idle_task_memory`: idle tasks spawned in the child process.
     pub idle_tasks: usize,
+    /// `tcp_echo`: concurrent connections.
     pub echo_conns: usize,
+    /// `tcp_echo`: 64-byte round trips per connection.
     pub echo_round_trips: usize,
+    /// `tcp_bulk`: bytes sent over one connection.
     pub bulk_bytes: usize,
+    /// `timer_create_cancel`: timers registered, then cancelled.
     pub timers: usize,
+    /// `sleep_lateness`: concurrent 10 ms sleeps.
     pub sleepers: usize,
+    /// `sleep_reset_churn`: resets, round robin over a few sleeps.
     pub resets: usize,
+    /// `spawn_blocking`: trivial closures run on the blocking pool.
+    pub blocking_tasks: usize,
 }
 
 impl Sizes {
+    /// The sizes of the run of record.
     pub fn full() -> Sizes {
         Sizes {
             spawn_tasks: 10_000,
@@ -51,9 +69,11 @@ impl Sizes {
             timers: 100_000,
             sleepers: 10_000,
             resets: 100_000,
+            blocking_tasks: 10_000,
         }
     }
 
+    /// Tiny sizes: `compare --quick`, a smoke test of a fraction of a second.
     pub fn quick() -> Sizes {
         Sizes {
             spawn_tasks: 1_000,
@@ -69,6 +89,7 @@ impl Sizes {
             timers: 1_000,
             sleepers: 100,
             resets: 1_000,
+            blocking_tasks: 1_000,
         }
     }
 }
@@ -78,8 +99,8 @@ impl Sizes {
 pub enum Unit {
     /// Wall-clock seconds for one run (lower is better).
     Seconds,
-    /// Bytes still allocated per idle task (lower is better); NaN without the counting
-    /// allocator.
+    /// Resident memory per idle task, measured in a fresh child process (lower is
+    /// better); the heap bytes allocated per task are the extra metric `"heap"`.
     BytesPerTask,
     /// Mean seconds a sleep completed after its deadline (lower is better); the p99 is the
     /// extra metric `"p99"`.
@@ -90,7 +111,9 @@ pub enum Unit {
 /// extra metrics, by name. The table shows the median of each over the rounds.
 #[derive(Debug, Clone, Default)]
 pub struct Sample {
+    /// The number, in the workload's [`Unit`].
     pub value: f64,
+    /// Other metrics of the same run, by name, in the same unit.
     pub extra: Vec<(&'static str, f64)>,
 }
 
@@ -106,17 +129,24 @@ impl From<f64> for Sample {
 /// `(items, label)` that one run of a throughput workload moves.
 pub type PerRun = fn(&Sizes) -> (f64, &'static str);
 
-/// One named workload, ready to run on either runtime.
+/// One named workload, ready to run on any of the runtimes, of either flavour.
+#[derive(Debug)]
 pub struct Workload {
+    /// The name in the table and on `compare`'s command line.
     pub name: &'static str,
+    /// What its number is.
     pub unit: Unit,
     /// The size, in words, for the table.
     pub size: fn(&Sizes) -> String,
     /// For throughput workloads: how many `(items, label)` one run moves, so the table can
     /// show a rate (items / second).
     pub per_run: Option<PerRun>,
+    /// One run on Spindle.
     pub spindle: fn(&Spindle, &Sizes) -> Sample,
+    /// One run on tokio.
     pub tokio: fn(&Tokio, &Sizes) -> Sample,
+    /// One run on smol.
+    pub smol: fn(&Smol, &Sizes) -> Sample,
 }
 
 macro_rules! workload {
@@ -130,6 +160,7 @@ macro_rules! workload {
             per_run: workload!(@opt $($per_run)?),
             spindle: |rt, s| Sample::from($name::<Spindle>(rt, s)),
             tokio: |rt, s| Sample::from($name::<Tokio>(rt, s)),
+            smol: |rt, s| Sample::from($name::<Smol>(rt, s)),
         }
     };
 }
@@ -156,6 +187,12 @@ pub const ALL: &[Workload] = &[
         "{} deep",
         s.chain_depth
     )),
+    workload!(
+        spawn_blocking,
+        Seconds,
+        |s| format!("{} closures", s.blocking_tasks),
+        per_run = |s| (s.blocking_tasks as f64, "closures/s")
+    ),
     workload!(idle_task_memory, BytesPerTask, |s| format!(
         "{} idle tasks",
         s.idle_tasks
@@ -191,13 +228,19 @@ pub const ALL: &[Workload] = &[
     ),
 ];
 
+/// The workload called `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static Workload> {
+    ALL.iter().find(|w| w.name == name)
+}
+
 fn timed(f: impl FnOnce()) -> f64 {
     let start = Instant::now();
     f();
     start.elapsed().as_secs_f64()
 }
 
-/// Runs `future` as a task (not on the `block_on` thread, which is no worker) and waits.
+/// Runs `future` as a task, as a server's code runs (on a multi-thread runtime that is a
+/// worker, not the `block_on` thread), and waits for it.
 fn in_task<R: Rt, F>(rt: &R, future: F) -> F::Output
 where
     F: Future + Send + 'static,
@@ -305,32 +348,48 @@ fn chained_spawn<R: Rt>(rt: &R, s: &Sizes) -> f64 {
     })
 }
 
-fn idle_task_memory<R: Rt>(rt: &R, s: &Sizes) -> f64 {
-    static POLLED: AtomicUsize = AtomicUsize::new(0);
-    let n = s.idle_tasks;
-    POLLED.store(0, Relaxed);
-    let mut handles = Vec::with_capacity(n);
-    let ((), bytes) = alloc::measure(|| {
-        rt.block_on(async {
-            for _ in 0..n {
-                handles.push(R::spawn(async {
-                    POLLED.fetch_add(1, Relaxed);
-                    std::future::pending::<()>().await
-                }));
+/// `blocking_tasks` trivial closures on the blocking pool, spawned from a task and
+/// awaited: the cost of a hand-off to a pool thread and back (asyncio's `to_thread`).
+fn spawn_blocking<R: Rt>(rt: &R, s: &Sizes) -> f64 {
+    let n = s.blocking_tasks;
+    timed(|| {
+        in_task(rt, async move {
+            let handles: Vec<_> = (0..n)
+                .map(|i| R::spawn_blocking(move || std::hint::black_box(i)))
+                .collect();
+            for (i, handle) in handles.into_iter().enumerate() {
+                assert_eq!(join::<R, _>(handle).await, i);
             }
-        });
-        // Every task polled once and now idle, as a parked connection handler would be.
-        while POLLED.load(Relaxed) < n {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    });
+        })
+    })
+}
+
+/// Resident and heap memory per idle task. Measured in a fresh child process (see
+/// [`child`]), so that neither the other runtimes nor the earlier workloads' freed memory,
+/// kept by the allocator, blur the resident size.
+fn idle_task_memory<R: Rt>(rt: &R, s: &Sizes) -> Sample {
+    child::idle_task_memory(R::NAME, rt.flavor(), rt.workers(), s.idle_tasks)
+}
+
+/// Spawns `n` tasks that never finish, from inside the runtime, and returns once each has
+/// been polled once and is idle, as a parked connection handler would be. Their handles are
+/// dropped (detached): the tasks alone are what is measured. Run once per process: the
+/// count of polled tasks is a global.
+pub fn spawn_idle_tasks<R: Rt>(rt: &R, n: usize) {
+    static POLLED: AtomicUsize = AtomicUsize::new(0);
+    POLLED.store(0, Relaxed);
     rt.block_on(async {
-        handles.iter().for_each(R::abort);
-        for handle in handles {
-            assert!(handle.await.is_err(), "an idle task finished");
+        for _ in 0..n {
+            drop(R::spawn(async {
+                POLLED.fetch_add(1, Relaxed);
+                std::future::pending::<()>().await
+            }));
+        }
+        // A current-thread runtime runs the tasks only while this future yields.
+        while POLLED.load(Relaxed) < n {
+            R::yield_now().await;
         }
     });
-    bytes.map_or(f64::NAN, |b| b as f64 / n as f64)
 }
 
 const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);

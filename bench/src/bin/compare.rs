@@ -1,29 +1,43 @@
-//! Runs every workload on Spindle and on tokio, alternating, in one process, and prints a
-//! markdown table of medians and Spindle/tokio ratios (below 1.0: Spindle is faster).
+//! Runs every workload on Spindle, tokio and smol, multi-thread and current-thread, in one
+//! process, rotating which runtime goes first each round, and prints a markdown table of
+//! medians and of the ratio Spindle / best peer of the same flavour (below 1.0: Spindle is
+//! better). The last line counts the rows at or below the 0.90 goal.
 //!
 //! ```text
-//! cargo run --release -p spindle-bench --bin compare -- [--workers N] [--rounds N] [--quick] [FILTER...]
+//! cargo run --release -p spindle-bench --bin compare -- [--workers N] [--rounds N] [--quick]
+//!     [--flavor F] [--markdown PATH] [--svg PATH] [FILTER...]
 //! ```
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use spindle_bench::alloc::CountingAlloc;
-use spindle_bench::rt::{Rt, Spindle, Tokio};
-use spindle_bench::workloads::{ALL, Sample, Sizes, Unit, Workload};
+use spindle_bench::field::{Contender, Field, order};
+use spindle_bench::report::{self, Row};
+use spindle_bench::rt::Flavor;
+use spindle_bench::workloads::{ALL, Sizes, Workload};
+use spindle_bench::{chart, child};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-const USAGE: &str = "usage: compare [--workers N] [--rounds N] [--quick] [FILTER...]
-  --workers N  worker threads for both runtimes (default: available cores)
-  --rounds N   runs per runtime; the median is reported (default 7, 1 with --quick)
-  --quick      tiny sizes, for a CI smoke test
-  FILTER       run only workloads whose name contains one of these";
+const USAGE: &str = "usage: compare [--workers N] [--rounds N] [--quick] [--flavor F]
+               [--markdown PATH] [--svg PATH] [FILTER...]
+  --workers N      worker threads of each multi-thread runtime (default: available cores)
+  --rounds N       runs per runtime; the median is reported (default 7, 1 with --quick)
+  --quick          tiny sizes, for a CI smoke test
+  --flavor F       only multi_thread (MT) or current_thread (1T); default both
+  --markdown PATH  also write the table, and the count line, to PATH
+  --svg PATH       also draw the ratios as a bar chart to PATH
+  FILTER           run only workloads whose name contains one of these";
 
 struct Options {
     workers: usize,
     rounds: Option<usize>,
     quick: bool,
+    flavors: Vec<Flavor>,
+    markdown: Option<PathBuf>,
+    svg: Option<PathBuf>,
     filters: Vec<String>,
 }
 
@@ -32,6 +46,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         rounds: None,
         quick: false,
+        flavors: Flavor::ALL.to_vec(),
+        markdown: None,
+        svg: None,
         filters: Vec::new(),
     };
     let number = |flag: &str, value: Option<String>| -> Result<usize, String> {
@@ -40,11 +57,22 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             .filter(|&n| n > 0)
             .ok_or_else(|| format!("{flag} needs a positive number"))
     };
+    let path = |flag: &str, value: Option<String>| -> Result<PathBuf, String> {
+        value
+            .map(PathBuf::from)
+            .ok_or_else(|| format!("{flag} needs a path"))
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--workers" => opts.workers = number("--workers", args.next())?,
             "--rounds" => opts.rounds = Some(number("--rounds", args.next())?),
             "--quick" => opts.quick = true,
+            "--flavor" | "--flavour" => {
+                let value = args.next().ok_or("--flavor needs a flavour")?;
+                opts.flavors = vec![value.parse()?];
+            }
+            "--markdown" => opts.markdown = Some(path("--markdown", args.next())?),
+            "--svg" => opts.svg = Some(path("--svg", args.next())?),
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}")),
             _ => opts.filters.push(arg),
@@ -53,65 +81,28 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     Ok(opts)
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let mid = xs.len() / 2;
-    if xs.len() % 2 == 1 {
-        xs[mid]
-    } else {
-        (xs[mid - 1] + xs[mid]) / 2.0
-    }
-}
-
-/// The median of each metric over the rounds.
-fn median_sample(samples: Vec<Sample>) -> Sample {
-    let extra = samples[0]
-        .extra
-        .iter()
-        .enumerate()
-        .map(|(i, &(name, _))| (name, median(samples.iter().map(|s| s.extra[i].1).collect())))
-        .collect();
-    Sample {
-        value: median(samples.iter().map(|s| s.value).collect()),
-        extra,
-    }
-}
-
-fn time(seconds: f64) -> String {
-    if seconds < 1e-3 {
-        format!("{:.1} µs", seconds * 1e6)
-    } else {
-        format!("{:.2} ms", seconds * 1e3)
-    }
-}
-
-fn cell(w: &Workload, sizes: &Sizes, sample: &Sample) -> String {
-    let value = sample.value;
-    match w.unit {
-        Unit::BytesPerTask if value.is_nan() => "n/a".to_string(),
-        Unit::BytesPerTask => format!("{value:.0} B/task"),
-        Unit::Lateness => {
-            let mut out = format!("mean {}", time(value));
-            for (name, extra) in &sample.extra {
-                out += &format!(", {name} {}", time(*extra));
-            }
-            out
+/// Runs `workload` `rounds` times on each runtime of `field`, in a rotating order, and
+/// returns the medians.
+fn measure(field: &Field, nth: usize, w: &'static Workload, sizes: &Sizes, rounds: usize) -> Row {
+    let mut samples: [Vec<_>; 3] = Default::default();
+    for round in 0..rounds {
+        for who in order(nth, round) {
+            samples[who.index()].push(field.run(who, w, sizes));
         }
-        Unit::Seconds => {
-            let time = time(value);
-            match w.per_run {
-                Some(per_run) => {
-                    let (items, label) = per_run(sizes);
-                    format!("{time} ({:.0} {label})", items / value)
-                }
-                None => time,
-            }
-        }
+    }
+    Row {
+        workload: w,
+        flavor: field.flavor(),
+        medians: samples.map(|s| report::median_sample(&s)),
     }
 }
 
 fn main() -> ExitCode {
-    let opts = match parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = child::main_if_child(&args) {
+        return code;
+    }
+    let opts = match parse(args.into_iter()) {
         Ok(opts) => opts,
         Err(msg) => {
             if !msg.is_empty() {
@@ -126,9 +117,10 @@ fn main() -> ExitCode {
     } else {
         (Sizes::full(), opts.rounds.unwrap_or(7))
     };
-    let chosen: Vec<&Workload> = ALL
+    let chosen: Vec<(usize, &'static Workload)> = ALL
         .iter()
         .filter(|w| opts.filters.is_empty() || opts.filters.iter().any(|f| w.name.contains(f)))
+        .enumerate()
         .collect();
     if chosen.is_empty() {
         let names: Vec<_> = ALL.iter().map(|w| w.name).collect();
@@ -139,52 +131,50 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
 
-    let spindle = Spindle::multi_thread(opts.workers);
-    let tokio = Tokio::multi_thread(opts.workers);
+    let names: Vec<_> = Contender::ALL.map(Contender::name).to_vec();
     eprintln!(
-        "{} workers, {rounds} round(s), {} sizes; alternating {} and {} each round",
+        "{} workers, {rounds} round(s), {} sizes; {} rotating which goes first each round",
         opts.workers,
         if opts.quick { "quick" } else { "full" },
-        Spindle::NAME,
-        Tokio::NAME,
+        names.join(", "),
     );
 
+    // One flavour at a time, so the idle runtimes of the other cannot get in the way (smol's
+    // reactor is shared by the whole process).
     let mut rows = Vec::new();
-    for w in chosen {
-        let (mut s, mut t) = (Vec::new(), Vec::new());
-        for round in 0..rounds {
-            // Alternate who goes first, so neither always runs on a warmer machine.
-            if round % 2 == 0 {
-                s.push((w.spindle)(&spindle, &sizes));
-                t.push((w.tokio)(&tokio, &sizes));
-            } else {
-                t.push((w.tokio)(&tokio, &sizes));
-                s.push((w.spindle)(&spindle, &sizes));
-            }
+    for &flavor in &opts.flavors {
+        eprintln!("{flavor}:");
+        let field = Field::new(flavor, opts.workers);
+        for &(nth, w) in &chosen {
+            let row = measure(&field, nth, w, &sizes, rounds);
+            eprintln!("{}", row.markdown(&sizes));
+            rows.push(row);
         }
-        let (s, t) = (median_sample(s), median_sample(t));
-        let row = format!(
-            "| {} | {} | {} | {} | {:.2} |",
-            w.name,
-            (w.size)(&sizes),
-            cell(w, &sizes, &s),
-            cell(w, &sizes, &t),
-            s.value / t.value
-        );
-        eprintln!("{row}");
-        rows.push(row);
     }
+    // Table order: by workload, each flavour under it.
+    rows.sort_by_key(|row| {
+        let nth = ALL.iter().position(|w| w.name == row.workload.name);
+        let flavor = Flavor::ALL.iter().position(|&f| f == row.flavor);
+        (nth, flavor)
+    });
 
-    println!(
-        "| workload | size | {} (median) | {} (median) | {}/{} |",
-        Spindle::NAME,
-        Tokio::NAME,
-        Spindle::NAME,
-        Tokio::NAME
-    );
-    println!("|---|---|---:|---:|---:|");
-    for row in rows {
-        println!("{row}");
+    let table = report::markdown(&rows, &sizes);
+    print!("{table}");
+    if let Some(path) = &opts.markdown {
+        if let Err(e) = std::fs::write(path, &table) {
+            eprintln!("compare: write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(path) = &opts.svg {
+        let title = format!(
+            "Spindle / best of tokio and smol, {} workers, median of {rounds}",
+            opts.workers
+        );
+        if let Err(e) = chart::write_svg(&rows, &title, path) {
+            eprintln!("compare: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }
