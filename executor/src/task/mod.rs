@@ -2,12 +2,13 @@
 //!
 //! # Layout
 //!
-//! A task is a single heap cell: a [`Header`] (state word, vtable, id, name, scheduler,
-//! owned-list slot, join waker) followed by a `Stage` that holds first the future, then its
-//! output (or the [`JoinError`] that replaces it), then nothing. Everything that refers to a
-//! task — a run-queue entry, a `Waker`, a `JoinHandle`, an `AbortHandle`, the owned list —
-//! is a pointer to the header plus one counted reference. The vtable is the only place that
-//! knows the future's type.
+//! A task is a single heap cell: a `Header` (state word, vtable, id, optional name and spawn
+//! location, a thin scheduler pointer, the owned list's links, join waker) followed by a
+//! `Stage` that holds first the future, then its output (or the [`JoinError`] that replaces
+//! it), then nothing. Everything that refers to a task — a run-queue entry, a `Waker`, a
+//! `JoinHandle`, an `AbortHandle`, the owned list — is a pointer to the header plus one
+//! counted reference. The vtable is the only place that knows the future's and the
+//! scheduler's types.
 //!
 //! # The protocol
 //!
