@@ -206,10 +206,10 @@ impl BlockingSchedule {
 }
 
 impl Schedule for BlockingSchedule {
-    fn schedule(&self, task: Notified, _is_yield: bool) {
+    fn schedule(this: &StdArc<Self>, task: Notified, _is_yield: bool) {
         // Only reached if a blocking task is woken after its one poll, which cannot happen
         // (it never returns Pending); queue it like a spawn to stay correct regardless.
-        if let Err(err) = self.submit(task) {
+        if let Err(err) = StdArc::clone(this).submit(task) {
             panic!("{err}");
         }
     }

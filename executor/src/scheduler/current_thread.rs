@@ -303,12 +303,12 @@ impl Context_ {
 }
 
 impl Schedule for Shared {
-    fn schedule(&self, task: Notified, _is_yield: bool) {
+    fn schedule(this: &StdArc<Self>, task: Notified, _is_yield: bool) {
         let ctx = CURRENT.with(|c| c.get());
         // SAFETY: CURRENT points to a live context on this thread's stack (`block_on`), or
         // is null.
         if let Some(ctx) = unsafe { ctx.as_ref() } {
-            if std::ptr::eq(ctx.shared, self) {
+            if std::ptr::eq(ctx.shared, &**this) {
                 if let Ok(mut core) = ctx.core.try_borrow_mut() {
                     if let Some(core) = core.as_mut() {
                         core.local.push_back(task);
@@ -317,12 +317,15 @@ impl Schedule for Shared {
                 }
             }
         }
-        let mut injector = self.injector.lock();
+        // Queued for the thread that holds the core, which may free the task (and its
+        // reference to us) before the unpark below: hold a reference of our own.
+        let this = StdArc::clone(this);
+        let mut injector = this.injector.lock();
         match injector.as_mut() {
             Some(queue) => {
                 queue.push_back(task);
                 drop(injector);
-                self.unparker.unpark();
+                this.unparker.unpark();
             }
             // Shut down: the entry is released, the task was cancelled by the shutdown.
             None => {

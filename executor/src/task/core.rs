@@ -21,7 +21,16 @@ use crate::sync::UnsafeCell;
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// Puts a notified task in a run queue. `is_yield` is true when the task woke itself
     /// during its own poll: it goes to the back, behind everything already waiting.
-    fn schedule(&self, task: Notified, is_yield: bool);
+    ///
+    /// `this` is borrowed from the task, and is only sure to be alive until `task` is in a
+    /// queue another thread can take it from: that thread may run the task to completion
+    /// and free it, with the task's reference to the scheduler. An implementation that uses
+    /// the scheduler after queueing must hold a reference of its own (a clone of `this`), or
+    /// know that something else keeps it alive (a worker's own context does). Not cloning on
+    /// the worker's own path keeps a shared reference count out of every wake.
+    fn schedule(this: &crate::sync::StdArc<Self>, task: Notified, is_yield: bool)
+    where
+        Self: Sized;
 
     /// The task completed: take it out of the owned list, returning the list's reference.
     fn release(&self, task: &Task) -> Option<Task>;
@@ -373,16 +382,14 @@ unsafe fn scheduler<'a, S: Schedule>(ptr: NonNull<Header>) -> &'a S {
 }
 
 unsafe fn schedule<S: Schedule>(ptr: NonNull<Header>, task: Notified, is_yield: bool) {
-    // SAFETY: the vtable is `S`'s (caller, `Header::schedule`).
-    let scheduler = unsafe { scheduler::<S>(ptr) };
-    // The task may be run, completed and freed by another worker as soon as it is queued,
-    // taking its reference to the scheduler with it: hold one of our own until we return.
-    // SAFETY: `scheduler` came from an `Arc<S>` that is alive (the task is).
-    let scheduler = unsafe {
-        crate::sync::StdArc::increment_strong_count(scheduler as *const S);
-        crate::sync::StdArc::from_raw(scheduler as *const S)
-    };
-    scheduler.schedule(task, is_yield);
+    // SAFETY: the vtable is `S`'s (caller, `Header::schedule`); the header holds
+    // `Arc::into_raw` of the task's `Arc<S>`. Borrowed, not owned: `ManuallyDrop` keeps the
+    // count untouched, and `Schedule::schedule` clones it when it needs the scheduler after
+    // the task is queued (see its contract).
+    let scheduler = ManuallyDrop::new(unsafe {
+        crate::sync::StdArc::from_raw(ptr.as_ref().scheduler.cast::<S>().as_ptr().cast_const())
+    });
+    S::schedule(&scheduler, task, is_yield);
 }
 
 unsafe fn release<S: Schedule>(ptr: NonNull<Header>, task: &Task) -> Option<Task> {

@@ -242,7 +242,7 @@ where
     let join = super::JoinHandle::new(raw);
     let task = task.expect("listed tasks get an owned-list reference");
     if let Some(notified) = owned.bind(task, notified) {
-        scheduler.schedule(notified, false);
+        S::schedule(scheduler, notified, false);
     }
     join
 }

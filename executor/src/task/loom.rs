@@ -24,8 +24,8 @@ struct TestScheduler {
 }
 
 impl Schedule for TestScheduler {
-    fn schedule(&self, task: Notified, _is_yield: bool) {
-        self.queue.lock().push_back(task);
+    fn schedule(this: &StdArc<Self>, task: Notified, _is_yield: bool) {
+        this.queue.lock().push_back(task);
     }
 
     fn release(&self, _task: &Task) -> Option<Task> {
@@ -55,7 +55,7 @@ where
     F::Output: Send + 'static,
 {
     let (_, notified, raw) = new_task(future, scheduler.clone(), Id::next(), None, false);
-    scheduler.schedule(notified, false);
+    TestScheduler::schedule(scheduler, notified, false);
     JoinHandle::new(raw)
 }
 
@@ -259,7 +259,7 @@ fn shutdown_vs_wake() {
             true,
         );
         let join: JoinHandle<()> = JoinHandle::new(raw);
-        scheduler.schedule(notified, false);
+        TestScheduler::schedule(&scheduler, notified, false);
         scheduler.run_all();
         let firer = {
             let signal = signal.clone();
@@ -435,8 +435,8 @@ impl Default for OnceOwned {
 }
 
 impl Schedule for ListedScheduler {
-    fn schedule(&self, task: Notified, _is_yield: bool) {
-        self.queue.lock().push_back(task);
+    fn schedule(this: &StdArc<Self>, task: Notified, _is_yield: bool) {
+        this.queue.lock().push_back(task);
     }
 
     fn release(&self, task: &Task) -> Option<Task> {

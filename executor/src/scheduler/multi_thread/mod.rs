@@ -265,21 +265,24 @@ fn join_until(thread: crate::sync::JoinHandle, _deadline: Option<Instant>) -> bo
 }
 
 impl Schedule for Shared {
-    fn schedule(&self, task: Notified, is_yield: bool) {
+    fn schedule(this: &StdArc<Self>, task: Notified, is_yield: bool) {
         let ctx = CURRENT_WORKER.with(|c| c.get());
         // SAFETY: the pointer is set by `run_worker` to a context on its stack and cleared
         // before that frame ends; it is only read on the same thread.
         if let Some(ctx) = unsafe { ctx.as_ref() } {
-            if std::ptr::eq(&*ctx.shared, self) {
+            if StdArc::ptr_eq(&ctx.shared, this) {
                 if let Ok(mut core) = ctx.core.try_borrow_mut() {
-                    if !self.is_shutdown() {
-                        self.schedule_local(&mut core, task, is_yield);
+                    if !this.is_shutdown() {
+                        // The worker's context holds the scheduler: no reference needed.
+                        ctx.shared.schedule_local(&mut core, task, is_yield);
                         return;
                     }
                 }
             }
         }
-        self.schedule_remote(task);
+        // Queued for another thread, which may free the task (and its reference to us)
+        // before `schedule_remote` is done with `self`.
+        StdArc::clone(this).schedule_remote(task);
     }
 
     fn release(&self, task: &Task) -> Option<Task> {
