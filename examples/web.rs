@@ -32,7 +32,6 @@
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +40,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use bytes::Bytes;
 use futures::channel::oneshot;
-use futures::future::{Either, FutureExt, Shared, select};
+use futures::future::{FutureExt, Shared};
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::server::conn::auto;
@@ -483,20 +482,7 @@ async fn serve(listener: TcpListener, app: Router, mut stop: Stop, grace: Durati
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut served = 0;
-    loop {
-        let accepted = match select(pin!(listener.accept()), &mut stop).await {
-            Either::Left((accepted, _)) => accepted,
-            Either::Right(_) => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                // Out of file descriptors and the like: say so, back off, keep serving.
-                eprintln!("web: accept failed: {err}");
-                spindle::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some(stream) = mini_redis::accept_until(&listener, &mut stop, "web").await {
         served += 1;
         // Forget connections that have finished, so the set only holds live ones.
         while let Some(Some(_)) = connections.join_next().now_or_never() {}

@@ -179,6 +179,28 @@ pub async fn start_in_process() -> io::Result<Server> {
     Server::start("127.0.0.1:0", Config::default()).await
 }
 
+/// Waits for the next connection, or for `stop`: `None` once `stop` resolves. An accept error
+/// (out of file descriptors, say) is reported under `who` and followed by a short back-off;
+/// the server keeps serving. The `web` example's accept loop uses it too.
+pub async fn accept_until<S>(listener: &TcpListener, stop: &mut S, who: &str) -> Option<TcpStream>
+where
+    S: std::future::Future + Unpin,
+{
+    loop {
+        let accepted = match select(pin!(listener.accept()), &mut *stop).await {
+            Either::Left((accepted, _)) => accepted,
+            Either::Right(_) => return None,
+        };
+        match accepted {
+            Ok((stream, _)) => return Some(stream),
+            Err(err) => {
+                eprintln!("{who}: accept failed: {err}");
+                spindle::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// Accepts connections until `stop` resolves, then shuts down gracefully.
 async fn serve(listener: TcpListener, config: Config, stats: Arc<Stats>, mut stop: Stop) {
     let shared = Arc::new(State {
@@ -188,20 +210,7 @@ async fn serve(listener: TcpListener, config: Config, stats: Arc<Stats>, mut sto
     });
     let sweeper = spindle::spawn(sweep(shared.clone(), stop.clone()));
     let mut connections = JoinSet::new();
-    loop {
-        let accepted = match select(pin!(listener.accept()), &mut stop).await {
-            Either::Left((accepted, _)) => accepted,
-            Either::Right(_) => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                // Out of file descriptors and the like: say so, back off, keep serving.
-                eprintln!("mini_redis: accept failed: {err}");
-                spindle::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some(stream) = accept_until(&listener, &mut stop, "mini_redis").await {
         // Forget connections that have finished, so the set only holds live ones.
         while connections.try_join_next().is_some() {}
         let stats = &shared.stats;
