@@ -8,7 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::error::JoinError;
 use super::id::{CurrentTaskGuard, Id};
@@ -127,6 +127,12 @@ impl Header {
         unsafe { (self.vtable.debug_hooks)(NonNull::from(self)).map(|h| h.as_ref()) }
     }
 
+    /// The task's own `Arc<S>` as `Arc::into_raw` left it (see `new_task`); `S` is the type
+    /// the vtable was made for.
+    fn scheduler_ptr<S: Schedule>(&self) -> *const S {
+        self.scheduler.cast::<S>().as_ptr().cast_const()
+    }
+
     /// The name given with `task::Builder::name`.
     pub(crate) fn name(&self) -> Option<&str> {
         self.meta.as_ref()?.name.as_deref()
@@ -209,23 +215,19 @@ impl RawTask {
     /// Rules 7 and 8: the `JoinHandle` is dropped.
     pub(crate) fn drop_join_handle(self) {
         match self.header().state.drop_join_interest() {
-            // SAFETY: COMPLETE with join interest: the handle owns the output (rule 7).
-            Err(_) => unsafe { (self.header().vtable.drop_output)(self.0) },
-            Ok(prev) => {
-                // Rule 8: JOIN_WAKER is now clear and the task not COMPLETE, so the completer
-                // will never read the cell: the waker is ours to drop, now rather than with
-                // the cell (a waker kept until then can hold the other half of a cycle).
-                let waker = if prev.is_join_waker_set() {
-                    // SAFETY: we cleared JOIN_WAKER before COMPLETE, so the cell is the
-                    // handle's (rule 8).
-                    self.header()
-                        .join_waker
-                        .with_mut(|w| unsafe { (*w).take() })
-                } else {
-                    None
-                };
-                drop(waker);
+            Err(_) => {
+                // SAFETY: COMPLETE with join interest: the handle owns the output (rule 7).
+                unsafe { (self.header().vtable.drop_output)(self.0) }
             }
+            // Rule 8: JOIN_WAKER is now clear and the task not COMPLETE, so the completer will
+            // never read the cell: the waker is ours to drop, now rather than with the cell (a
+            // waker kept until then can hold the other half of a cycle).
+            Ok(prev) if prev.is_join_waker_set() => {
+                // SAFETY: we cleared JOIN_WAKER before COMPLETE, so the cell is the handle's
+                // (rule 8).
+                drop(unsafe { take_join_waker(self.header()) });
+            }
+            Ok(_) => {}
         }
         self.drop_reference();
     }
@@ -376,18 +378,18 @@ where
 /// # Safety
 /// `ptr` is a live task whose scheduler has type `S` (its vtable was made for `S`).
 unsafe fn scheduler<'a, S: Schedule>(ptr: NonNull<Header>) -> &'a S {
-    // SAFETY: the header holds `Arc::into_raw` of an `Arc<S>` (see `new_task`), released only
-    // in `dealloc`, after every other use of the task.
-    unsafe { ptr.as_ref().scheduler.cast::<S>().as_ref() }
+    // SAFETY: the task is alive (caller), and its `Arc<S>` is released only in `dealloc`,
+    // after every other use of the task.
+    unsafe { &*ptr.as_ref().scheduler_ptr::<S>() }
 }
 
 unsafe fn schedule<S: Schedule>(ptr: NonNull<Header>, task: Notified, is_yield: bool) {
-    // SAFETY: the vtable is `S`'s (caller, `Header::schedule`); the header holds
-    // `Arc::into_raw` of the task's `Arc<S>`. Borrowed, not owned: `ManuallyDrop` keeps the
-    // count untouched, and `Schedule::schedule` clones it when it needs the scheduler after
-    // the task is queued (see its contract).
+    // Borrowed, not owned: `ManuallyDrop` keeps the count untouched, and `Schedule::schedule`
+    // clones it when it needs the scheduler after the task is queued (see its contract).
+    // SAFETY: the vtable is `S`'s (caller, `Header::schedule`) and `task` keeps the task, and
+    // so its `Arc<S>`, alive until it is queued.
     let scheduler = ManuallyDrop::new(unsafe {
-        crate::sync::StdArc::from_raw(ptr.as_ref().scheduler.cast::<S>().as_ptr().cast_const())
+        crate::sync::StdArc::from_raw(ptr.as_ref().scheduler_ptr::<S>())
     });
     S::schedule(&scheduler, task, is_yield);
 }
@@ -417,8 +419,10 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F>(ptr) };
     match cell.header.state.to_running() {
         ToRunning::Skip => {}
-        // SAFETY: the entry's reference was the last (rule 1).
-        ToRunning::Dealloc => unsafe { (cell.header.vtable.dealloc)(ptr) },
+        ToRunning::Dealloc => {
+            // SAFETY: the entry's reference was the last (rule 1).
+            unsafe { (cell.header.vtable.dealloc)(ptr) }
+        }
         // SAFETY: we hold RUNNING (rule 2).
         ToRunning::Cancel => unsafe { cancel_and_complete(cell, 1) },
         ToRunning::Poll => {
@@ -436,8 +440,10 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
                 Poll::Ready(()) => unsafe { complete(cell, 1) },
                 Poll::Pending => match cell.header.state.to_idle() {
                     ToIdle::Idle => {}
-                    // SAFETY: our reference was the last (rule 1).
-                    ToIdle::Dealloc => unsafe { (cell.header.vtable.dealloc)(ptr) },
+                    ToIdle::Dealloc => {
+                        // SAFETY: our reference was the last (rule 1).
+                        unsafe { (cell.header.vtable.dealloc)(ptr) }
+                    }
                     ToIdle::Reschedule => {
                         cell.header.schedule(Notified(Task(RawTask(ptr))), true);
                     }
@@ -556,21 +562,19 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
             unsafe { store(cell, Stage::Consumed) }
         }));
     } else if prev.is_join_waker_set() {
+        // Taking the waker out frees whatever it holds now rather than when the cell is freed.
         // SAFETY: JOIN_WAKER was set when we flipped COMPLETE: the cell is ours (rule 8), and
-        // the handle never touches it again. Taking the waker out frees whatever it holds now
-        // rather than when the cell is freed.
-        let waker = header
-            .join_waker
-            .with_mut(|waker| unsafe { (*waker).take() });
-        if let Some(waker) = waker {
+        // the handle never touches it again.
+        if let Some(waker) = unsafe { take_join_waker(header) } {
             // Wakers are user code: a panicking one must not unwind into the worker and skip
             // the reference release below.
             crate::park::wake_contained(waker);
         }
     }
     if header.state.ref_dec_many(refs) {
+        let ptr = NonNull::from(header);
         // SAFETY: those were the last references (rule 1).
-        unsafe { (header.vtable.dealloc)(NonNull::from(header)) }
+        unsafe { (header.vtable.dealloc)(ptr) }
     }
 }
 
@@ -634,19 +638,33 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
 /// # Safety
 /// JOIN_WAKER is clear and the caller is the `JoinHandle` (rule 8).
 unsafe fn set_join_waker(header: &Header, waker: &Waker) -> Result<(), Snapshot> {
-    // SAFETY: forwarded from the caller.
-    header.join_waker.with_mut(|w| unsafe {
-        if !(*w).as_ref().is_some_and(|stored| stored.will_wake(waker)) {
-            *w = Some(waker.clone());
+    header.join_waker.with_mut(|w| {
+        // SAFETY: JOIN_WAKER is clear and we are the handle: the cell is ours (caller).
+        let stored = unsafe { &mut *w };
+        if !stored
+            .as_ref()
+            .is_some_and(|stored| stored.will_wake(waker))
+        {
+            *stored = Some(waker.clone());
         }
     });
     let result = header.state.set_join_waker();
     if result.is_err() {
-        // SAFETY: the bit stayed clear, so the cell is still the handle's (rule 8); nobody
-        // will wake this waker, so it goes now.
-        drop(header.join_waker.with_mut(|w| unsafe { (*w).take() }));
+        // Nobody will wake this waker, so it goes now.
+        // SAFETY: the bit stayed clear, so the cell is still the handle's (rule 8).
+        drop(unsafe { take_join_waker(header) });
     }
     result
+}
+
+/// Takes the waker out of the join-waker cell.
+///
+/// # Safety
+/// The caller owns the cell under rule 8: the handle while JOIN_WAKER is clear, the completer
+/// when the bit was set as it flipped COMPLETE.
+unsafe fn take_join_waker(header: &Header) -> Option<Waker> {
+    // SAFETY: forwarded from the caller.
+    header.join_waker.with_mut(|w| unsafe { (*w).take() })
 }
 
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
@@ -666,8 +684,7 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
     // SAFETY: the task's own `Arc<S>`, from `Arc::into_raw` in `new_task`; nothing uses it
     // after the last reference.
-    let scheduler =
-        unsafe { crate::sync::StdArc::from_raw(cell.header.scheduler.cast::<S>().as_ptr()) };
+    let scheduler = unsafe { crate::sync::StdArc::from_raw(cell.header.scheduler_ptr::<S>()) };
     // A future that was never dropped (impossible by rules 5/9, but cheap to guard) or an
     // output nobody took may panic in its destructor; the worker must survive it.
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
@@ -688,7 +705,7 @@ unsafe fn poll_timed<F: Future>(
     let started = Instant::now();
     // SAFETY: forwarded from the caller.
     let ready = unsafe { poll_future(cell, ptr) };
-    let took: Duration = started.elapsed();
+    let took = started.elapsed();
     let header = &cell.header;
     if let Some(hooks) = header.debug_hooks() {
         hooks.poll_took(header.id, header.name(), spawned_at, took);
