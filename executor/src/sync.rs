@@ -120,6 +120,34 @@ pub(crate) fn wait_timeout<T>(
     }
 }
 
+/// Polls `future` on this loom thread until it is ready, with one waker (the same at every
+/// poll) that unparks the thread, parking in between. Unlike `loom::future::block_on` it
+/// never wakes spuriously, which keeps the interleavings of the bigger models down; a
+/// wake-up the protocol loses leaves the thread parked for good, which loom reports as a
+/// deadlock. For the loom models of every crate.
+#[cfg(loom)]
+pub fn park_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+
+    struct Unparker(loom::thread::Thread);
+
+    impl std::task::Wake for Unparker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let waker = Waker::from(std::sync::Arc::new(Unparker(loom::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        loom::thread::park();
+    }
+}
+
 #[cfg(loom)]
 mod loom_lock {
     use std::ops::{Deref, DerefMut};
@@ -132,6 +160,12 @@ mod loom_lock {
         Option<loom::sync::MutexGuard<'a, T>>,
         &'a loom::sync::Mutex<T>,
     );
+
+    impl<T> std::fmt::Debug for MutexGuard<'_, T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("MutexGuard").finish_non_exhaustive()
+        }
+    }
 
     impl<T> MutexGuard<'_, T> {
         /// Releases the lock while `f` runs (parking_lot's `MutexGuard::unlocked`).

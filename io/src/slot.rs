@@ -808,33 +808,10 @@ mod loom_tests {
         }
     }
 
-    /// Polls `future` until it is ready, with one waker that unparks this thread, parking in
-    /// between. Unlike `loom::future::block_on`, it never wakes spuriously, which keeps the
-    /// number of interleavings of the bigger models down; a lost wake-up is still a deadlock.
-    fn park_on<F: std::future::Future>(future: F) -> F::Output {
-        struct Unparker(thread::Thread);
-
-        impl std::task::Wake for Unparker {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-
-        let waker = Waker::from(std::sync::Arc::new(Unparker(thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-            thread::park();
-        }
-    }
-
     /// Waits on `direction` through a list entry, re-arming `os` as rule 9 says.
     fn wait_oneshot(slot: &Slot, os: &Oneshot, direction: Direction) {
         let mut entry = None;
-        park_on(poll_fn(|cx| {
+        crate::sync::park_on(poll_fn(|cx| {
             slot.poll_ready(direction, cx, Waiter::Entry(&mut entry), |interest| {
                 os.arm(interest)
             })

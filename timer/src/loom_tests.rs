@@ -100,30 +100,6 @@ fn poll(sleep: Pin<&mut Sleep>, waker: &Waker) -> Poll<()> {
     sleep.poll(&mut Context::from_waker(waker))
 }
 
-/// Polls `future` on this thread until it is ready, with one waker (the same at every poll)
-/// that unparks this thread, parking in between. A wake-up the timer loses leaves the thread
-/// parked for good, which loom reports as a deadlock. (`loom::future::block_on` would need
-/// loom's `futures` feature.)
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(thread::Thread);
-
-    impl Wake for Unparker {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-
-    let waker = Waker::from(std::sync::Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
-}
-
 /// A poll that panicked with the timer's "runtime has shut down" message.
 fn is_shutdown_panic(payload: &(dyn std::any::Any + Send)) -> bool {
     payload
@@ -287,7 +263,7 @@ fn loom_poll_races_fire_and_cancel() {
         // The waker stored at registration: the fast path, racing the fire.
         if poll(polled.as_mut(), &first_waker).is_pending() {
             // A new waker (the task moved): the lock path, racing the fire.
-            block_on(std::future::poll_fn(|cx| polled.as_mut().poll(cx)));
+            spindle_executor::sync::park_on(std::future::poll_fn(|cx| polled.as_mut().poll(cx)));
         }
         drop(first_waker);
         canceller.join().unwrap();
@@ -338,7 +314,7 @@ fn loom_shutdown_races_poll_reset_and_drop() {
                 }
             }
         });
-        let outcome = block_on(std::future::poll_fn(|cx| {
+        let outcome = spindle_executor::sync::park_on(std::future::poll_fn(|cx| {
             match catch(|| polled.as_mut().poll(cx)) {
                 Ok(Poll::Pending) => Poll::Pending,
                 Ok(Poll::Ready(())) => Poll::Ready(None),
