@@ -53,6 +53,15 @@ fn app_on(redis: SocketAddr) -> Router {
     })
 }
 
+/// The app on a free port, with an in-process mini_redis behind it.
+async fn serve_with_embedded_redis() -> (example::mini_redis::Server, Server) {
+    let redis = example::mini_redis::start_in_process().await.unwrap();
+    let server = Server::start("127.0.0.1:0", app_on(redis.addr))
+        .await
+        .unwrap();
+    (redis, server)
+}
+
 fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|err| panic!("not JSON ({err}): {body}"))
 }
@@ -77,10 +86,7 @@ fn detail(loc: Value, kind: &str, msg: &str) -> Value {
 #[test]
 fn root_and_typed_path_and_query_parameters() {
     spindle::run(async {
-        let redis = example::mini_redis::start_in_process().await.unwrap();
-        let server = Server::start("127.0.0.1:0", app_on(redis.addr))
-            .await
-            .unwrap();
+        let (redis, server) = serve_with_embedded_redis().await;
         let addr = server.addr;
         assert_eq!(
             get_json(addr, "/").await,
@@ -171,10 +177,7 @@ fn red_sleeps_then_counts_hits_in_real_redis() {
 #[test]
 fn unknown_paths_404_and_wrong_methods_405_with_fastapi_bodies() {
     spindle::run(async {
-        let redis = example::mini_redis::start_in_process().await.unwrap();
-        let server = Server::start("127.0.0.1:0", app_on(redis.addr))
-            .await
-            .unwrap();
+        let (redis, server) = serve_with_embedded_redis().await;
         let addr = server.addr;
         for path in ["/nope", "/red/extra", "/items/5/more"] {
             assert_eq!(
@@ -200,10 +203,7 @@ fn unknown_paths_404_and_wrong_methods_405_with_fastapi_bodies() {
 #[test]
 fn bad_input_gets_fastapi_422s_naming_the_field() {
     spindle::run(async {
-        let redis = example::mini_redis::start_in_process().await.unwrap();
-        let server = Server::start("127.0.0.1:0", app_on(redis.addr))
-            .await
-            .unwrap();
+        let (redis, server) = serve_with_embedded_redis().await;
         let addr = server.addr;
         let ge0 = "Input should be greater than or equal to 0";
 
@@ -289,10 +289,7 @@ fn bad_input_gets_fastapi_422s_naming_the_field() {
 #[test]
 fn fifty_requests_at_once_share_the_redis_pool() {
     spindle::run(async {
-        let redis = example::mini_redis::start_in_process().await.unwrap();
-        let server = Server::start("127.0.0.1:0", app_on(redis.addr))
-            .await
-            .unwrap();
+        let (redis, server) = serve_with_embedded_redis().await;
         let addr = server.addr;
         let posts: Vec<_> = (0..50)
             .map(|i| {
@@ -336,10 +333,7 @@ fn fifty_requests_at_once_share_the_redis_pool() {
 #[test]
 fn http2_with_prior_knowledge() {
     spindle::run(async {
-        let redis = example::mini_redis::start_in_process().await.unwrap();
-        let server = Server::start("127.0.0.1:0", app_on(redis.addr))
-            .await
-            .unwrap();
+        let (redis, server) = serve_with_embedded_redis().await;
         let stream = TcpStream::connect(server.addr).await.unwrap();
         let (mut sender, conn) =
             hyper::client::conn::http2::handshake(spindle::hyper::Executor::new(), stream)
@@ -516,10 +510,7 @@ fn handlers_run_on_spindle_without_a_tokio_runtime() {
 #[test]
 fn ctrl_c_stops_the_server_gracefully() {
     spindle::run(async {
-        let redis = example::mini_redis::start_in_process().await.unwrap();
-        let server = Server::start("127.0.0.1:0", app_on(redis.addr))
-            .await
-            .unwrap();
+        let (redis, server) = serve_with_embedded_redis().await;
         let addr = server.addr;
         // Registered before the signal is raised: the handler replaces SIGINT's default
         // action (killing this test process).
