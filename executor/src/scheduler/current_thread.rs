@@ -184,7 +184,9 @@ impl Drop for CoreGuard<'_> {
             if self.shared.shutdown.load(Ordering::SeqCst) {
                 // Rule 4: the runtime shut down while this thread held the core.
                 drop(slot);
-                // Tasks it was running may have been left to it (task rule 9).
+                // The shutting-down thread may still be cancelling tasks: finish that before
+                // the driver goes, so no task sees its driver shut down while still alive
+                // (a pass over empty shards once that thread is done).
                 self.shared.owned.close_and_shutdown_all();
                 shutdown_core(&mut core);
             } else {
