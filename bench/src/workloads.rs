@@ -494,9 +494,15 @@ impl Rng {
     }
 }
 
+/// Sleeps polled per task poll in `timer_create_cancel`: below tokio's coop budget (128), so
+/// every poll registers its timer (tokio's `Sleep` returns `Pending` without registering once
+/// the budget is spent, which would leave most timers unregistered and cheap to drop).
+const TIMERS_PER_POLL: usize = 64;
+
 /// Creates `timers` sleeps with random deadlines, polls each once (which registers it with
-/// the timer), then drops them all (which cancels them). The time includes the `Vec` of
-/// sleeps (one allocation) but no per-timer allocation of the bench's own.
+/// the timer), [`TIMERS_PER_POLL`] per task poll with a yield between, then drops them all
+/// (which cancels them). The time includes the `Vec` of sleeps (one allocation) but no
+/// per-timer allocation of the bench's own.
 fn timer_create_cancel<R: Rt>(rt: &R, s: &Sizes) -> f64 {
     let n = s.timers;
     timed(|| {
@@ -505,17 +511,21 @@ fn timer_create_cancel<R: Rt>(rt: &R, s: &Sizes) -> f64 {
             let mut rng = Rng(0x5eed);
             let mut sleeps: Vec<R::Sleep> =
                 (0..n).map(|_| R::sleep_until(now + rng.delay())).collect();
-            poll_fn(|cx| {
-                for sleep in &mut sleeps {
-                    // SAFETY: the sleeps are never moved after this: the `Vec` is not touched
-                    // again until it is dropped, and dropping it drops them in place.
-                    let sleep = unsafe { Pin::new_unchecked(sleep) };
-                    // Pending but for the odd 1 ms timer whose deadline passed meanwhile.
-                    let _ = sleep.poll(cx);
-                }
-                Poll::Ready(())
-            })
-            .await;
+            for start in (0..n).step_by(TIMERS_PER_POLL) {
+                let end = (start + TIMERS_PER_POLL).min(n);
+                poll_fn(|cx| {
+                    for sleep in &mut sleeps[start..end] {
+                        // SAFETY: the sleeps are never moved after this: the `Vec` is not
+                        // resized, and dropping it drops them in place.
+                        let sleep = unsafe { Pin::new_unchecked(sleep) };
+                        // Pending but for the odd 1 ms timer whose deadline passed meanwhile.
+                        let _ = sleep.poll(cx);
+                    }
+                    Poll::Ready(())
+                })
+                .await;
+                R::yield_now().await;
+            }
             drop(sleeps);
         })
     })
