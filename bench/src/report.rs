@@ -141,6 +141,10 @@ fn bytes(value: f64) -> String {
 /// One runtime's median, in the workload's unit.
 fn cell(w: &Workload, sizes: &Sizes, sample: &Sample) -> String {
     let value = sample.value;
+    if value.is_nan() {
+        // Not run (`compare --only`), or no number on this platform.
+        return "n/a".to_string();
+    }
     match w.unit {
         Unit::BytesPerTask => {
             let mut out = format!("{}/task", bytes(value));

@@ -15,7 +15,7 @@ use spindle_bench::alloc::CountingAlloc;
 use spindle_bench::field::{Contender, Field, order};
 use spindle_bench::report::{self, Row};
 use spindle_bench::rt::Flavor;
-use spindle_bench::workloads::{ALL, Sizes, Workload};
+use spindle_bench::workloads::{ALL, Sample, Sizes, Workload};
 use spindle_bench::{chart, child};
 
 #[global_allocator]
@@ -29,6 +29,8 @@ const USAGE: &str = "usage: compare [--workers N] [--rounds N] [--quick] [--flav
   --flavor F       only multi_thread (MT) or current_thread (1T); default both
   --markdown PATH  also write the table, and the count line, to PATH
   --svg PATH       also draw the ratios as a bar chart to PATH
+  --only RUNTIME   run only spindle, tokio or smol (for strace, perf, callgrind: one
+                   runtime's system calls and samples alone); other columns read n/a
   FILTER           run only workloads whose name contains one of these";
 
 struct Options {
@@ -38,6 +40,7 @@ struct Options {
     flavors: Vec<Flavor>,
     markdown: Option<PathBuf>,
     svg: Option<PathBuf>,
+    only: Option<Contender>,
     filters: Vec<String>,
 }
 
@@ -49,6 +52,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         flavors: Flavor::ALL.to_vec(),
         markdown: None,
         svg: None,
+        only: None,
         filters: Vec::new(),
     };
     let number = |flag: &str, value: Option<String>| -> Result<usize, String> {
@@ -73,6 +77,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             }
             "--markdown" => opts.markdown = Some(path("--markdown", args.next())?),
             "--svg" => opts.svg = Some(path("--svg", args.next())?),
+            "--only" => {
+                let value = args.next().ok_or("--only needs a runtime")?;
+                let who = Contender::ALL.into_iter().find(|c| c.name() == value);
+                opts.only = Some(who.ok_or_else(|| format!("--only: no runtime {value}"))?);
+            }
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}")),
             _ => opts.filters.push(arg),
@@ -82,18 +91,32 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 }
 
 /// Runs `workload` `rounds` times on each runtime of `field`, in a rotating order, and
-/// returns the medians.
-fn measure(field: &Field, nth: usize, w: &'static Workload, sizes: &Sizes, rounds: usize) -> Row {
+/// returns the medians (NaN for a runtime left out by `only`).
+fn measure(
+    field: &Field,
+    (nth, w): (usize, &'static Workload),
+    sizes: &Sizes,
+    rounds: usize,
+    only: Option<Contender>,
+) -> Row {
     let mut samples: [Vec<_>; 3] = Default::default();
     for round in 0..rounds {
         for who in order(nth, round) {
-            samples[who.index()].push(field.run(who, w, sizes));
+            if only.is_none_or(|only| only == who) {
+                samples[who.index()].push(field.run(who, w, sizes));
+            }
         }
     }
     Row {
         workload: w,
         flavor: field.flavor(),
-        medians: samples.map(|s| report::median_sample(&s)),
+        medians: samples.map(|s| {
+            if s.is_empty() {
+                Sample::from(f64::NAN)
+            } else {
+                report::median_sample(&s)
+            }
+        }),
     }
 }
 
@@ -146,7 +169,7 @@ fn main() -> ExitCode {
         eprintln!("{flavor}:");
         let field = Field::new(flavor, opts.workers);
         for &(nth, w) in &chosen {
-            let row = measure(&field, nth, w, &sizes, rounds);
+            let row = measure(&field, (nth, w), &sizes, rounds, opts.only);
             eprintln!("{}", row.markdown(&sizes));
             rows.push(row);
         }
