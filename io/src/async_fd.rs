@@ -303,6 +303,18 @@ impl<T> Async<T> {
         self.registration.poll_io(Direction::Read, cx, || op(io))
     }
 
+    /// `poll_read_with` for an `op` that also says whether it drained the source (slot rule
+    /// 10), for the stream types' reads.
+    pub(crate) fn poll_read_hinted<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<(R, bool)>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.io();
+        self.registration
+            .poll_io_hinted(Direction::Read, cx, || op(io))
+    }
+
     /// `write_with` in poll form, for `poll_*` methods of wrapping types.
     pub(crate) fn poll_write_with<R>(
         &self,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use polling::{Events, PollMode, Poller};
 use spindle_executor::park::{Park, Unpark, wake_contained};
 
-use crate::slot::{READABLE, Slot, SlotTable, WRITABLE};
+use crate::slot::{HANGUP, READABLE, Slot, SlotTable, WRITABLE};
 use crate::sync::{Arc, StdArc};
 
 /// How many events one `park` takes from the poller at most.
@@ -100,6 +100,10 @@ impl Driver {
                 }
                 if event.writable {
                     ready |= WRITABLE;
+                }
+                if event.is_interrupt() || event.is_err() == Some(true) {
+                    // Slot rule 10: a hang-up or error already queued raises no new edge.
+                    ready |= HANGUP;
                 }
                 (event.key, ready)
             }),

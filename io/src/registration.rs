@@ -97,6 +97,18 @@ impl Registration {
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_hinted(direction, cx, || op().map(|r| (r, false)))
+    }
+
+    /// [`poll_io`](Self::poll_io) for an `op` that also says whether it drained the source
+    /// (`true`: the kernel said nothing is left), which clears readiness at once (rule 10)
+    /// and spares the next operation a system call that would get `WouldBlock`.
+    pub(crate) fn poll_io_hinted<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<(R, bool)>,
+    ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
         loop {
             let event = ready!(self.poll_ready(direction, cx))?;
@@ -104,7 +116,13 @@ impl Registration {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.slot.clear_readiness(event)
                 }
-                result => return Poll::Ready(result),
+                Ok((result, drained)) => {
+                    if drained {
+                        self.slot.clear_drained(event);
+                    }
+                    return Poll::Ready(Ok(result));
+                }
+                Err(err) => return Poll::Ready(Err(err)),
             }
         }
     }

@@ -6,10 +6,11 @@
 //!
 //! # The protocol
 //!
-//! 1. **Readiness word.** Each [`Slot`] has one atomic word holding the `READABLE`, `WRITABLE`
-//!    and `SHUTDOWN` bits and a *tick*: a counter the driver bumps every time it delivers an
-//!    event to the slot. Only the driver sets readiness bits (rule 3); operations only clear
-//!    them (rule 4); `SHUTDOWN` is set once (rule 7) and never cleared.
+//! 1. **Readiness word.** Each [`Slot`] has one atomic word holding the `READABLE`, `WRITABLE`,
+//!    `HANGUP` and `SHUTDOWN` bits and a *tick*: a counter the driver bumps every time it
+//!    delivers an event to the slot. Only the driver sets readiness bits (rule 3); operations
+//!    only clear them (rules 4 and 10); `HANGUP` (rule 10) and `SHUTDOWN` (rule 7) are set once
+//!    and never cleared.
 //! 2. **Waiting.** A task that finds its direction not ready takes the slot's waiter lock,
 //!    loads the word *again*, and only if it is still not ready stores its waker before
 //!    releasing the lock. A waker lives either in the direction's single *poll slot* (the
@@ -48,6 +49,15 @@
 //!    its waker re-arms the source, while still holding the waiter lock, for every direction
 //!    that has a waker stored: re-arming under the lock keeps two waiters of different
 //!    directions from overwriting each other's interest.
+//! 10. **Drained.** An operation that *succeeded* may also clear the direction, with rule 4's
+//!     compare-and-swap on the tick it was told, when the kernel said the operation left
+//!     nothing behind (a TCP read whose `TCP_INQ` hint is 0): the next operation then waits
+//!     instead of making a system call that would only return `WouldBlock`. Anything that
+//!     arrives after the hint was computed raises a new edge, so a newer tick, as in rule 4.
+//!     What raises no new edge is a hang-up or error that had already arrived (a reset queued
+//!     behind the data): the driver records it as the sticky `HANGUP` bit, and a drained clear
+//!     licensed by a word with `HANGUP` does nothing, so the next read gets to see the end. (A
+//!     peer's plain `FIN` needs no bit: the kernel's hint stays non-zero after one.)
 
 use std::io;
 use std::task::{Context, Poll, Waker};
@@ -59,8 +69,11 @@ use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
 pub(crate) const READABLE: usize = 0b001;
 pub(crate) const WRITABLE: usize = 0b010;
 const SHUTDOWN: usize = 0b100;
+/// Rule 10: the source reported a hang-up or an error; never cleared.
+pub(crate) const HANGUP: usize = 0b1000;
 const READY_MASK: usize = READABLE | WRITABLE;
-const TICK_SHIFT: u32 = 3;
+const STICKY: usize = SHUTDOWN | HANGUP;
+const TICK_SHIFT: u32 = 4;
 
 /// The error every operation on a source returns once its runtime has shut down.
 pub(crate) fn shutdown_error() -> io::Error {
@@ -95,6 +108,8 @@ impl Direction {
 pub(crate) struct ReadyEvent {
     tick: usize,
     ready: usize,
+    /// Rule 10: the word carried `HANGUP`, so no drained clear.
+    hangup: bool,
 }
 
 /// Where a waiting task keeps its waker (rule 2).
@@ -152,15 +167,17 @@ impl Slot {
         self.key
     }
 
-    /// Records an event (rules 1 and 3) and collects the wakers to wake into `wake`.
+    /// Records an event (rules 1 and 3) and collects the wakers to wake into `wake`. `ready`
+    /// may carry [`HANGUP`] (rule 10) beside the directions.
     ///
     /// `wake_both` is rule 9's oneshot fallback.
     pub(crate) fn set_readiness(&self, ready: usize, wake_both: bool, wake: &mut Vec<Waker>) {
+        let hangup = ready & HANGUP;
         let ready = ready & READY_MASK;
         let mut current = self.readiness.load(Ordering::Relaxed);
         loop {
             let tick = tick_of(current).wrapping_add(1);
-            let next = (tick << TICK_SHIFT) | (current & (READY_MASK | SHUTDOWN)) | ready;
+            let next = (tick << TICK_SHIFT) | (current & (READY_MASK | STICKY)) | ready | hangup;
             match self.readiness.compare_exchange_weak(
                 current,
                 next,
@@ -210,6 +227,14 @@ impl Slot {
         }
     }
 
+    /// Clears what `event` reported after an operation that succeeded and left nothing to
+    /// read or room to write, unless a newer event came or a hang-up is recorded (rule 10).
+    pub(crate) fn clear_drained(&self, event: ReadyEvent) {
+        if !event.hangup {
+            self.clear_readiness(event);
+        }
+    }
+
     fn check(word: usize, direction: Direction) -> Option<io::Result<ReadyEvent>> {
         if word & SHUTDOWN != 0 {
             Some(Err(shutdown_error()))
@@ -217,6 +242,7 @@ impl Slot {
             Some(Ok(ReadyEvent {
                 tick: tick_of(word),
                 ready: direction.mask(),
+                hangup: word & HANGUP != 0,
             }))
         } else {
             None
@@ -643,6 +669,41 @@ mod loom_tests {
             }))
             .unwrap();
             driver.join().unwrap();
+        });
+    }
+
+    /// Rule 10: a drained clear, like rule 4's, never erases a newer event; and once a
+    /// hang-up is recorded it clears nothing, so the read that comes next is not left waiting
+    /// for an edge that will never come.
+    #[test]
+    fn drained_clear_spares_newer_events_and_hangups() {
+        loom::model(|| {
+            let table = SlotTable::new();
+            let slot = table.insert().unwrap();
+            deliver(&slot, READABLE);
+            let driver = {
+                let slot = slot.clone();
+                thread::spawn(move || deliver(&slot, READABLE | HANGUP))
+            };
+            let ready = || {
+                loom::future::block_on(poll_fn(|cx| {
+                    slot.poll_ready(Direction::Read, cx, Waiter::PollSlot, no_arm)
+                }))
+                .unwrap()
+            };
+            // A read took data and the kernel said nothing is left.
+            slot.clear_drained(ready());
+            // The hang-up came before or after the clear: either way it is seen.
+            let event = ready();
+            driver.join().unwrap();
+            // The read after the hang-up gets data again and drains: still readable.
+            let event = if event.hangup { event } else { ready() };
+            slot.clear_drained(event);
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(
+                slot.poll_ready(Direction::Read, &mut cx, Waiter::PollSlot, no_arm)
+                    .is_ready()
+            );
         });
     }
 

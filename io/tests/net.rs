@@ -607,3 +607,64 @@ mod tokio_io {
         });
     }
 }
+
+/// Accepts one connection from a std peer, lets the peer run `peer` to the end while this
+/// thread polls nothing (so whatever the peer sends reaches the reactor as one event), then
+/// reads everything there is: the bytes, and how the stream ended.
+async fn read_what_arrives_together(
+    peer: impl FnOnce(std::net::TcpStream) + Send + 'static,
+) -> (Vec<u8>, io::Result<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        wait.recv().unwrap();
+        peer(stream);
+    });
+    let (mut stream, _) = listener.accept().await.unwrap();
+    go.send(()).unwrap();
+    peer.join().unwrap();
+    // Loopback delivers before `send` returns; the pause only makes that certain.
+    std::thread::sleep(Duration::from_millis(20));
+    let mut data = Vec::new();
+    let mut buf = [0; 64];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => return (data, Ok(0)),
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+            Err(err) => return (data, Err(err)),
+        }
+    }
+}
+
+/// Slot rule 10: a read that empties the socket (the kernel's TCP_INQ hint is 0) clears
+/// readiness at once, but a reset queued behind the data raises no new edge: the read after
+/// the data must still see it rather than wait forever.
+#[test]
+fn data_and_a_reset_arriving_together_are_both_seen() {
+    let (data, end) = block_on(read_what_arrives_together(|stream| {
+        use std::io::Write;
+        (&stream).write_all(b"last words").unwrap();
+        // Linger 0: close sends a reset instead of a FIN.
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(stream);
+    }));
+    assert_eq!(data, b"last words");
+    let err = end.expect_err("a reset ends the stream with an error");
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+}
+
+/// Same with a FIN behind the data: the end of the stream is read as 0 bytes.
+#[test]
+fn data_and_a_fin_arriving_together_are_both_seen() {
+    let (data, end) = block_on(read_what_arrives_together(|stream| {
+        use std::io::Write;
+        (&stream).write_all(b"goodbye").unwrap();
+        drop(stream);
+    }));
+    assert_eq!(data, b"goodbye");
+    assert_eq!(end.unwrap(), 0);
+}

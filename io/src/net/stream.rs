@@ -15,25 +15,99 @@
 //! [`TcpStream`]: super::TcpStream
 //! [`UnixStream`]: super::UnixStream
 
-/// Reads from `fd` into memory that may be uninitialised, for the IO traits whose buffers are
-/// (tokio's `ReadBuf`, hyper's `ReadBufCursor`). On success the first `n` bytes of `buf` are
-/// initialised, `n <= buf.len()`.
-#[cfg(any(feature = "hyper", feature = "tokio-io"))]
-pub(crate) fn read_uninit(
-    fd: std::os::fd::BorrowedFd<'_>,
-    buf: &mut [std::mem::MaybeUninit<u8>],
-) -> std::io::Result<usize> {
+/// Turns on `TCP_INQ` for `fd`: from then on each `recvmsg` reports how many bytes it left in
+/// the receive queue, which lets a read that emptied the socket say so (slot rule 10). Best
+/// effort: a kernel without it (before Linux 4.18) sends no hint, and reads then just never
+/// report a drain.
+pub(crate) fn enable_read_hint(fd: std::os::fd::BorrowedFd<'_>) {
     use std::os::fd::AsRawFd;
-    // SAFETY: the pointer and length describe `buf`, valid for writes of that many bytes for
-    // the duration of the call; `read` writes at most that many and never reads them.
-    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-    usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+    let on: libc::c_int = 1;
+    // SAFETY: the option value is a live `c_int` and the length is its size; the call only
+    // reads it.
+    let _ = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INQ,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+/// Reads from `fd` into the buffers `iov` describes. With `hinted` (a TCP stream, see
+/// [`enable_read_hint`]) it reads with `recvmsg` and also returns whether the read left the
+/// receive queue empty by the kernel's `TCP_INQ` hint (slot rule 10); otherwise with `readv`,
+/// and never reports a drain. A read of 0 bytes (end of stream, or no room) is never a drain.
+///
+/// # Safety
+///
+/// Each `iovec` in `iov` describes memory valid for writes of its length for the duration of
+/// the call. (The kernel writes at most that many bytes into each, and reads none.)
+pub(crate) unsafe fn recv_iov(
+    fd: std::os::fd::BorrowedFd<'_>,
+    iov: &mut [libc::iovec],
+    hinted: bool,
+) -> std::io::Result<(usize, bool)> {
+    use std::os::fd::AsRawFd;
+    // Beyond IOV_MAX buffers the kernel fails with EINVAL; std's `read_vectored` clamps too.
+    let count = iov.len().min(1024);
+    if !hinted {
+        // SAFETY: the caller's contract: `iov[..count]` describes writable memory.
+        let n = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), count as libc::c_int) };
+        return usize::try_from(n)
+            .map(|n| (n, false))
+            .map_err(|_| std::io::Error::last_os_error());
+    }
+    // Room for one `cmsghdr` carrying an `int` (CMSG_SPACE(4) is 24 bytes on 64-bit Linux),
+    // aligned as a `cmsghdr` must be.
+    let mut control = [0u64; 4];
+    // SAFETY: `msghdr` is plain data; all-zero is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = count as _;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: `msg` points at the caller's writable buffers (the contract) and at `control`,
+    // both live for the call and described with their true lengths.
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) };
+    let n = usize::try_from(n).map_err(|_| std::io::Error::last_os_error())?;
+    let mut drained = false;
+    if n > 0 {
+        // SAFETY: `msg` was filled in by `recvmsg`; `msg_controllen` now says how much of
+        // `control` holds control messages, which the CMSG macros walk without leaving it.
+        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        while !cmsg.is_null() {
+            // SAFETY: a non-null `cmsg` from the CMSG macros points at a whole header inside
+            // `control`.
+            let header = unsafe { &*cmsg };
+            if header.cmsg_level == libc::IPPROTO_TCP && header.cmsg_type == libc::TCP_CM_INQ {
+                // SAFETY: a `TCP_CM_INQ` message carries one `int` right after its header,
+                // inside `control`; it may be unaligned for `c_int`, so it is read as such.
+                let inq = unsafe {
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>())
+                };
+                drained = inq == 0;
+            }
+            // SAFETY: as for `CMSG_FIRSTHDR`: `cmsg` is a header of `msg`'s control data.
+            cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+        }
+    }
+    Ok((n, drained))
+}
+
+/// One `iovec` for a byte buffer that may be uninitialised (nothing is read from it).
+pub(crate) fn iovec_of(buf: &mut [std::mem::MaybeUninit<u8>]) -> libc::iovec {
+    libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    }
 }
 
 /// Defines a stream's shared body (see the module doc) for `$stream`, a struct in the calling
 /// module whose one field `io` is an `Async<$std>`; `$addr` is the type of its addresses.
 macro_rules! stream {
-    ($stream:ident, $std:ty, $addr:ty) => {
+    ($stream:ident, $std:ty, $addr:ty, read_hint = $hinted:expr) => {
         impl $stream {
             /// Takes over a std stream (it is put in non-blocking mode).
             ///
@@ -42,9 +116,15 @@ macro_rules! stream {
             /// Outside a Spindle runtime.
             #[track_caller]
             pub fn from_std(stream: $std) -> std::io::Result<$stream> {
-                Ok($stream {
-                    io: $crate::Async::new(stream)?,
-                })
+                Ok($stream::from_async($crate::Async::new(stream)?))
+            }
+
+            /// Wraps a registered socket; turns the drain hint on where the type has one.
+            fn from_async(io: $crate::Async<$std>) -> $stream {
+                if $hinted {
+                    $crate::net::stream::enable_read_hint(std::os::fd::AsFd::as_fd(&io));
+                }
+                $stream { io }
             }
 
             /// Gives the stream back as a std one (still non-blocking).
@@ -104,8 +184,20 @@ macro_rules! stream {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io
-                    .poll_read_with(cx, |mut io| std::io::Read::read(&mut io, buf))
+                let iov = libc::iovec {
+                    iov_base: buf.as_mut_ptr().cast(),
+                    iov_len: buf.len(),
+                };
+                self.io.poll_read_hinted(cx, |io| {
+                    // SAFETY: `iov` describes `buf`, writable and borrowed for the call.
+                    unsafe {
+                        $crate::net::stream::recv_iov(
+                            std::os::fd::AsFd::as_fd(io),
+                            &mut [iov],
+                            $hinted,
+                        )
+                    }
+                })
             }
 
             #[cfg(any(feature = "hyper", feature = "tokio-io"))]
@@ -114,8 +206,17 @@ macro_rules! stream {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [std::mem::MaybeUninit<u8>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_read_with(cx, |io| {
-                    $crate::net::stream::read_uninit(std::os::fd::AsFd::as_fd(io), buf)
+                let iov = $crate::net::stream::iovec_of(buf);
+                self.io.poll_read_hinted(cx, |io| {
+                    // SAFETY: `iov` describes `buf`, writable and borrowed for the call; the
+                    // kernel only writes it.
+                    unsafe {
+                        $crate::net::stream::recv_iov(
+                            std::os::fd::AsFd::as_fd(io),
+                            &mut [iov],
+                            $hinted,
+                        )
+                    }
                 })
             }
 
@@ -124,8 +225,20 @@ macro_rules! stream {
                 cx: &mut std::task::Context<'_>,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io
-                    .poll_read_with(cx, |mut io| std::io::Read::read_vectored(&mut io, bufs))
+                // SAFETY: std guarantees `IoSliceMut` is ABI-compatible with `iovec` on Unix;
+                // the slice is borrowed mutably, so the buffers are writable for the call.
+                let iov = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        bufs.as_mut_ptr().cast::<libc::iovec>(),
+                        bufs.len(),
+                    )
+                };
+                self.io.poll_read_hinted(cx, |io| {
+                    // SAFETY: each `iovec` is one of the caller's `IoSliceMut`s (see above).
+                    unsafe {
+                        $crate::net::stream::recv_iov(std::os::fd::AsFd::as_fd(io), iov, $hinted)
+                    }
+                })
             }
 
             fn poll_write_priv(
@@ -367,3 +480,46 @@ macro_rules! io_traits {
 }
 
 pub(crate) use io_traits;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsFd;
+
+    use super::{enable_read_hint, recv_iov};
+
+    fn read(stream: &TcpStream, len: usize, hinted: bool) -> (Vec<u8>, bool) {
+        let mut buf = vec![0; len];
+        let iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: `iov` describes `buf`, alive and unaliased for the call.
+        let (n, drained) = unsafe { recv_iov(stream.as_fd(), &mut [iov], hinted) }.unwrap();
+        buf.truncate(n);
+        (buf, drained)
+    }
+
+    /// Slot rule 10's source: the kernel's hint says when a read took the last byte.
+    #[test]
+    fn a_tcp_read_says_when_it_took_the_last_byte() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut writer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (reader, _) = listener.accept().unwrap();
+        enable_read_hint(reader.as_fd());
+        writer.write_all(&[7; 100]).unwrap();
+        // Loopback has queued all 100 bytes by the time `write_all` returns.
+        assert_eq!(read(&reader, 64, true), (vec![7; 64], false));
+        assert_eq!(read(&reader, 64, true), (vec![7; 36], true));
+        // Unhinted reads never claim a drain.
+        writer.write_all(&[8; 10]).unwrap();
+        assert_eq!(read(&reader, 64, false), (vec![8; 10], false));
+        // End of stream: the FIN keeps the hint non-zero, and 0 bytes is no drain.
+        writer.write_all(&[9; 5]).unwrap();
+        drop(writer);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        assert_eq!(read(&reader, 64, true), (vec![9; 5], false));
+        assert_eq!(read(&reader, 64, true), (vec![], false));
+    }
+}

@@ -65,7 +65,7 @@ impl TcpStream {
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         each_addr(addr, |addr| async move {
             let io = connect(SockAddr::from(addr), Some(Protocol::TCP)).await?;
-            Ok(TcpStream { io })
+            Ok(TcpStream::from_async(io))
         })
         .await
     }
@@ -96,4 +96,4 @@ impl TcpStream {
     }
 }
 
-stream!(TcpStream, net::TcpStream, SocketAddr);
+stream!(TcpStream, net::TcpStream, SocketAddr, read_hint = true);

@@ -46,7 +46,7 @@ impl UnixStream {
     /// non-blocking Unix connect does, rather than wait.
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let io = connect(SockAddr::unix(path)?, None).await?;
-        Ok(UnixStream { io })
+        Ok(UnixStream::from_async(io))
     }
 
     /// A connected pair of streams.
@@ -61,4 +61,4 @@ impl UnixStream {
     }
 }
 
-stream!(UnixStream, net::UnixStream, SocketAddr);
+stream!(UnixStream, net::UnixStream, SocketAddr, read_hint = false);
