@@ -6,7 +6,7 @@ use std::mem::{self, ManuallyDrop};
 use std::panic::Location;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -43,11 +43,16 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 }
 
 /// What most tasks do without: a name, and (in debug mode) where they were spawned. Boxed
-/// and optional, so an unnamed task in a runtime without debug mode pays one null pointer.
+/// and optional: an unnamed task in a runtime without debug mode keeps its id in the
+/// header word that would point here ([`IdMeta`]); a task with a `TaskMeta` keeps its id in
+/// it.
 #[derive(Debug)]
 pub(crate) struct TaskMeta {
     name: Option<Box<str>>,
     spawned_at: Option<&'static Location<'static>>,
+    /// The task's id: `None` only from `TaskMeta::new` until `new_task` (through
+    /// `IdMeta::new`) fills it in.
+    id: Option<Id>,
 }
 
 impl TaskMeta {
@@ -55,7 +60,85 @@ impl TaskMeta {
         name: Option<Box<str>>,
         spawned_at: Option<&'static Location<'static>>,
     ) -> Option<Box<TaskMeta>> {
-        (name.is_some() || spawned_at.is_some()).then(|| Box::new(TaskMeta { name, spawned_at }))
+        (name.is_some() || spawned_at.is_some()).then(|| {
+            Box::new(TaskMeta {
+                name,
+                spawned_at,
+                id: None,
+            })
+        })
+    }
+}
+
+/// A task's id and its optional [`TaskMeta`] in one word.
+///
+/// Either `(id << 1) | 1` (odd: no meta, the common case) or a pointer from
+/// `Box::<TaskMeta>::into_raw` (even: the box is word-aligned), and then the meta holds the
+/// id. Written once by `new_task` and never changed until `dealloc` frees the meta, so any
+/// holder of a reference may read it from any thread (rule 1). An id too wide for the
+/// tagged form (possible only where `usize` has fewer than 64 bits) gets a meta of its own,
+/// so ids stay 64-bit everywhere.
+struct IdMeta(*mut TaskMeta);
+
+// The pointer form must be even for the tag bit to tell the two forms apart.
+const _: () = assert!(std::mem::align_of::<TaskMeta>() >= 2);
+
+impl IdMeta {
+    /// The low bit that marks the inline-id form.
+    const INLINE: usize = 1;
+
+    fn new(id: Id, meta: Option<Box<TaskMeta>>) -> IdMeta {
+        let inline = usize::try_from(id.as_u64())
+            .ok()
+            .filter(|&n| n <= usize::MAX >> 1);
+        match (meta, inline) {
+            (None, Some(n)) => IdMeta(ptr::without_provenance_mut((n << 1) | Self::INLINE)),
+            (meta, _) => {
+                let mut meta = meta.unwrap_or_else(|| {
+                    Box::new(TaskMeta {
+                        name: None,
+                        spawned_at: None,
+                        id: None,
+                    })
+                });
+                meta.id = Some(id);
+                IdMeta(Box::into_raw(meta))
+            }
+        }
+    }
+
+    fn meta(&self) -> Option<&TaskMeta> {
+        if self.0.addr() & Self::INLINE != 0 {
+            return None;
+        }
+        // SAFETY: an even word is the pointer `Box::into_raw` gave in `new`; the box is freed
+        // only by `drop`, in `dealloc`, once the last reference is gone (rule 1), and nothing
+        // writes the meta after `new`, so a shared borrow for as long as `self` is fine.
+        Some(unsafe { &*self.0 })
+    }
+
+    #[inline]
+    fn id(&self) -> Id {
+        let word = self.0.addr();
+        if word & Self::INLINE != 0 {
+            // `new` stored `(id << 1) | 1` with `id >= 1`.
+            Id::from_u64((word >> 1) as u64).expect("an inline task id is never 0")
+        } else {
+            self.meta()
+                .and_then(|meta| meta.id)
+                .expect("new_task sets the id of a task's meta")
+        }
+    }
+}
+
+impl Drop for IdMeta {
+    fn drop(&mut self) {
+        if self.0.addr() & Self::INLINE == 0 {
+            // SAFETY: an even word is the `Box::into_raw` pointer from `new`, owned by this
+            // `IdMeta` alone; it is dropped once, with the cell, by the holder of the last
+            // reference (rule 1).
+            drop(unsafe { Box::from_raw(self.0) });
+        }
     }
 }
 
@@ -81,8 +164,8 @@ pub(crate) struct Vtable {
 pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
-    pub(crate) id: Id,
-    meta: Option<Box<TaskMeta>>,
+    /// The id, and the name and spawn location if the task has either: one word.
+    id_meta: IdMeta,
     /// The scheduler: an `Arc<S>` (std's even under loom: its count is not part of the
     /// protocol) turned into a thin pointer, typed again by the vtable, which is generic over
     /// `S`. A `dyn Schedule` would cost every task header a second word.
@@ -94,10 +177,13 @@ pub(crate) struct Header {
     join_waker: UnsafeCell<Option<Waker>>,
 }
 
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future, then its output (or the [`JoinError`] that replaces it), then nothing. A union
+/// with no tag of its own: which field is live follows from the state word (rule 10), and
+/// the code that owns the stage under that rule knows which it reads, takes or drops. So a
+/// cell is as large as its header plus the larger of the two, with no discriminant word.
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
 /// `repr(C)` so a pointer to the cell is a pointer to its header.
@@ -133,9 +219,15 @@ impl Header {
         self.scheduler.cast::<S>().as_ptr().cast_const()
     }
 
+    /// The task's id.
+    #[inline]
+    pub(crate) fn id(&self) -> Id {
+        self.id_meta.id()
+    }
+
     /// The name given with `task::Builder::name`.
     pub(crate) fn name(&self) -> Option<&str> {
-        self.meta.as_ref()?.name.as_deref()
+        self.id_meta.meta()?.name.as_deref()
     }
 
     fn owned_name(&self) -> Option<Box<str>> {
@@ -144,7 +236,7 @@ impl Header {
 
     /// Where the task was spawned, recorded only in debug mode.
     fn spawned_at(&self) -> Option<&'static Location<'static>> {
-        self.meta.as_ref()?.spawned_at
+        self.id_meta.meta()?.spawned_at
     }
 }
 
@@ -152,11 +244,12 @@ impl Header {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawTask(NonNull<Header>);
 
-// SAFETY: a task's future and output are `Send` (spawn requires it); all shared access to the
-// cell goes through the state protocol (rules 1-9).
+// SAFETY: a task's future and output are `Send` (spawn requires it), and so is its meta
+// (plain data, immutable after `new_task`); all shared access to the cell goes through the
+// state protocol (rules 1-10).
 unsafe impl Send for RawTask {}
 // SAFETY: `&RawTask` gives access to the atomic state word and the header's immutable
-// fields only; the stage is reached through the state protocol (rules 1-9), as for `Send`.
+// fields only; the stage is reached through the state protocol (rules 1-10), as for `Send`.
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
@@ -212,11 +305,15 @@ impl RawTask {
         unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
     }
 
-    /// Rules 7 and 8: the `JoinHandle` is dropped.
+    /// Rules 7, 8 and 10: the `JoinHandle` is dropped.
     pub(crate) fn drop_join_handle(self) {
         match self.header().state.drop_join_interest() {
+            // Rule 10: JOIN_INTEREST already clear once COMPLETE: the handle took the
+            // output, and the stage is empty.
+            Err(prev) if !prev.is_join_interested() => {}
             Err(_) => {
-                // SAFETY: COMPLETE with join interest: the handle owns the output (rule 7).
+                // SAFETY: COMPLETE with join interest: the stage holds the output and the
+                // handle owns it (rules 7 and 10).
                 unsafe { (self.header().vtable.drop_output)(self.0) }
             }
             // Rule 8: JOIN_WAKER is now clear and the task not COMPLETE, so the completer will
@@ -268,7 +365,7 @@ impl Task {
     }
 
     pub(crate) fn id(&self) -> Id {
-        self.header().id
+        self.header().id()
     }
 
     /// Gives up ownership of the reference without releasing it.
@@ -328,8 +425,7 @@ where
         header: Header {
             state: State::new(refs),
             vtable: vtable::<F, S>(),
-            id,
-            meta,
+            id_meta: IdMeta::new(id, meta),
             // Released in `dealloc::<F, S>`, which knows `S` again.
             scheduler: NonNull::new(crate::sync::StdArc::into_raw(scheduler).cast_mut())
                 .expect("Arc::into_raw is never null")
@@ -337,7 +433,10 @@ where
             owned_links: UnsafeCell::new(OwnedLinks::UNLINKED),
             join_waker: UnsafeCell::new(None),
         },
-        stage: UnsafeCell::new(Stage::Running(future)),
+        // Not COMPLETE: the stage holds the future (rule 10).
+        stage: UnsafeCell::new(Stage {
+            future: ManuallyDrop::new(future),
+        }),
     });
     let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
     let raw = RawTask(ptr);
@@ -423,20 +522,22 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
             // SAFETY: the entry's reference was the last (rule 1).
             unsafe { (cell.header.vtable.dealloc)(ptr) }
         }
-        // SAFETY: we hold RUNNING (rule 2).
+        // SAFETY: we claimed RUNNING of a task that was not COMPLETE: its future is in the
+        // stage and ours (rules 2 and 10).
         ToRunning::Cancel => unsafe { cancel_and_complete(cell, 1) },
         ToRunning::Poll => {
             // Debug mode times each poll. A task records where it was spawned only when
             // debug mode is on, so when it is off this test is the whole cost, and the
             // timed poll stays out of line.
             let ready = match cell.header.spawned_at() {
-                // SAFETY: we hold RUNNING (rule 2).
+                // SAFETY: we claimed RUNNING of a task that was not COMPLETE: its future is
+                // in the stage and ours (rules 2 and 10).
                 None => unsafe { poll_future(cell, ptr) },
-                // SAFETY: we hold RUNNING (rule 2), which `poll_timed` passes on to the poll.
+                // SAFETY: as above (rules 2 and 10), which `poll_timed` passes on to the poll.
                 Some(spawned_at) => unsafe { poll_timed(cell, ptr, spawned_at) },
             };
             match ready {
-                // SAFETY: the output is stored and we still hold RUNNING (rule 5).
+                // SAFETY: the output is stored and we still hold RUNNING (rules 5 and 10).
                 Poll::Ready(()) => unsafe { complete(cell, 1) },
                 Poll::Pending => match cell.header.state.to_idle() {
                     ToIdle::Idle => {}
@@ -447,7 +548,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
                     ToIdle::Reschedule => {
                         cell.header.schedule(Notified(Task(RawTask(ptr))), true);
                     }
-                    // SAFETY: still RUNNING (rule 6).
+                    // SAFETY: still RUNNING, and a `Pending` poll left the future in the
+                    // stage (rules 6 and 10).
                     ToIdle::Cancel => unsafe { cancel_and_complete(cell, 1) },
                 },
             }
@@ -459,17 +561,18 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
 /// output (or the panic).
 ///
 /// # Safety
-/// The caller holds RUNNING.
+/// The caller holds RUNNING (claimed from a task that was not COMPLETE) and has not yet
+/// dropped the future.
 // Inlined into `poll` (the hot path) as it was before debug mode gave it a second caller.
 #[inline(always)]
 unsafe fn poll_future<F: Future>(cell: &Cell<F>, ptr: NonNull<Header>) -> Poll<()> {
-    let _current = CurrentTaskGuard::enter(cell.header.id);
+    let _current = CurrentTaskGuard::enter(cell.header.id());
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
-            // SAFETY: RUNNING gives us exclusive access to the stage (rule 2).
-            let Stage::Running(future) = (unsafe { &mut *stage }) else {
-                unreachable!("a task was polled after it completed");
-            };
+            // SAFETY: we hold RUNNING of a task that is not COMPLETE and still has its
+            // future (caller), so the stage's live field is the future and it is ours alone
+            // (rules 2 and 10).
+            let future: &mut F = unsafe { &mut (*stage).future };
             // SAFETY: the future lives in the heap cell and never moves until dropped.
             let future = unsafe { Pin::new_unchecked(future) };
             let waker = waker_ref(ptr);
@@ -484,53 +587,84 @@ unsafe fn poll_future<F: Future>(cell: &Cell<F>, ptr: NonNull<Header>) -> Poll<(
     };
     // The future is finished or poisoned by its panic: drop it first (its destructor may
     // panic too, which only matters if the poll did not), then store the result.
-    // SAFETY: we hold RUNNING (rule 2).
+    // SAFETY: we hold RUNNING and the future is still in the stage (caller; rules 2, 10).
     let dropped = unsafe { drop_future(cell) };
     let result = match (output, dropped) {
         (Ok(value), Ok(())) => Ok(value),
         (Ok(_), Err(payload)) | (Err(payload), _) => Err(JoinError::panic(
-            cell.header.id,
+            cell.header.id(),
             cell.header.owned_name(),
             payload,
         )),
     };
-    // SAFETY: we hold RUNNING (rule 2).
-    unsafe { store(cell, Stage::Finished(result)) };
+    // SAFETY: we hold RUNNING and just dropped the future: the stage is empty and ours
+    // (rules 2 and 10).
+    unsafe { store_output(cell, result) };
     Poll::Ready(())
 }
 
+/// Drops the future in place, catching a panic from its destructor. The stage is empty
+/// afterwards, whether or not the destructor panicked (a panicking destructor still drops
+/// the future's fields), until the caller stores the output.
+///
 /// # Safety
-/// The caller holds RUNNING.
+/// The caller holds RUNNING of a task that is not COMPLETE and whose future is still in the
+/// stage (rules 2 and 10).
 unsafe fn drop_future<F: Future>(cell: &Cell<F>) -> Result<(), Box<dyn Any + Send>> {
-    let _current = CurrentTaskGuard::enter(cell.header.id);
+    let _current = CurrentTaskGuard::enter(cell.header.id());
     panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: forwarded from the caller (rule 2).
-        unsafe { store(cell, Stage::Consumed) }
+        cell.stage.with_mut(|stage| {
+            // SAFETY: the live field is the future and the stage is ours (caller; rules 2
+            // and 10); it is dropped here once and never read again.
+            unsafe { ManuallyDrop::drop(&mut (*stage).future) }
+        })
     }))
 }
 
+/// Writes the output (or the error that replaces it) into the stage.
+///
 /// # Safety
-/// The caller has exclusive access to the stage (RUNNING, or the output's owner).
-unsafe fn store<F: Future>(cell: &Cell<F>, stage: Stage<F>) {
-    // SAFETY: forwarded from the caller.
-    cell.stage.with_mut(|ptr| unsafe { *ptr = stage });
+/// The caller holds RUNNING, has dropped the future, and has not yet flipped COMPLETE: the
+/// stage is empty and only the caller may touch it (rules 2 and 10).
+unsafe fn store_output<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>) {
+    cell.stage.with_mut(|stage| {
+        // SAFETY: the stage is empty and ours (caller; rules 2 and 10); `write` drops
+        // nothing, and the output is live from here until its owner takes or drops it.
+        unsafe { ptr::addr_of_mut!((*stage).output).write(ManuallyDrop::new(output)) }
+    });
+}
+
+/// Drops the output in place.
+///
+/// # Safety
+/// The task is COMPLETE, the stage still holds the output, and the caller owns it: the
+/// completer when JOIN_INTEREST was clear as it flipped COMPLETE, or the `JoinHandle` while
+/// JOIN_INTEREST is still set (rules 5, 7 and 10). The stage is empty afterwards.
+unsafe fn drop_output_in_place<F: Future>(cell: &Cell<F>) {
+    cell.stage.with_mut(|stage| {
+        // SAFETY: the live field is the output and it is the caller's (caller; rule 10);
+        // it is dropped here once and never read again.
+        unsafe { ManuallyDrop::drop(&mut (*stage).output) }
+    });
 }
 
 /// Rule 6: drops the future and completes with a cancellation (or with the panic its
 /// destructor raised).
 ///
 /// # Safety
-/// The caller holds RUNNING and `refs` references, which this consumes.
+/// The caller holds RUNNING of a task that is not COMPLETE, whose future is still in the
+/// stage, and `refs` references, which this consumes.
 unsafe fn cancel_and_complete<F: Future>(cell: &Cell<F>, refs: usize) {
     let header = &cell.header;
-    // SAFETY: forwarded from the caller.
+    // SAFETY: forwarded from the caller (rules 2 and 10).
     let error = match unsafe { drop_future(cell) } {
-        Ok(()) => JoinError::cancelled(header.id, header.owned_name()),
-        Err(payload) => JoinError::panic(header.id, header.owned_name(), payload),
+        Ok(()) => JoinError::cancelled(header.id(), header.owned_name()),
+        Err(payload) => JoinError::panic(header.id(), header.owned_name(), payload),
     };
-    // SAFETY: still RUNNING.
+    // SAFETY: still RUNNING, the future dropped: the empty stage is ours (rules 2 and 10),
+    // and with the output stored we may complete (rule 5).
     unsafe {
-        store(cell, Stage::Finished(Err(error)));
+        store_output(cell, Err(error));
         complete(cell, refs);
     }
 }
@@ -538,7 +672,8 @@ unsafe fn cancel_and_complete<F: Future>(cell: &Cell<F>, refs: usize) {
 /// Rule 5.
 ///
 /// # Safety
-/// The caller holds RUNNING, has stored the output, and owns `refs` references.
+/// The caller holds RUNNING, has dropped the future and stored the output (rule 10), and
+/// owns `refs` references.
 unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
     let header = &cell.header;
     let prev = header.state.to_complete();
@@ -554,12 +689,15 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
             1
         });
     if !prev.is_join_interested() {
-        report_unobserved_panic(cell);
+        // SAFETY: COMPLETE without join interest: the output is in the stage and ours
+        // (rules 5 and 10).
+        unsafe { report_unobserved_panic(cell) };
         // No JoinHandle will read the output (rule 7): drop it here. A panic from the
         // output's destructor has nowhere to go; it must not unwind into the worker.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: COMPLETE without join interest: the stage is ours (rule 5).
-            unsafe { store(cell, Stage::Consumed) }
+            // SAFETY: COMPLETE without join interest: the output is in the stage and ours
+            // (rules 5 and 10).
+            unsafe { drop_output_in_place(cell) }
         }));
     } else if prev.is_join_waker_set() {
         // Taking the waker out frees whatever it holds now rather than when the cell is freed.
@@ -583,7 +721,8 @@ unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: called through F's vtable; the caller's reference keeps the cell alive.
     let cell = unsafe { cell::<F>(ptr) };
     if cell.header.state.cancel_for_shutdown() {
-        // SAFETY: we claimed RUNNING.
+        // SAFETY: we claimed RUNNING of a task that was not COMPLETE, so its future is in
+        // the stage (rules 9 and 10).
         unsafe { cancel_and_complete(cell, 1) }
     } else {
         RawTask(ptr).drop_reference();
@@ -594,8 +733,13 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
     // SAFETY: called through F's vtable by the JoinHandle, which holds a reference.
     let cell = unsafe { cell::<F>(ptr) };
     if can_read_output(&cell.header, waker) {
-        // SAFETY: COMPLETE and we are the JoinHandle: the output is ours (rules 5, 7); the
-        // caller guarantees `dst`'s type.
+        // Rule 10: clearing JOIN_INTEREST tells whether the output is still there, and
+        // records that it no longer is.
+        if cell.header.state.take_output().is_err() {
+            panic!("JoinHandle polled after it returned the task's output");
+        }
+        // SAFETY: COMPLETE, and JOIN_INTEREST was still set: the stage holds the output and
+        // we, the JoinHandle, own it (rules 7 and 10); the caller guarantees `dst`'s type.
         unsafe {
             let dst = &mut *dst.cast::<Poll<Result<F::Output, JoinError>>>();
             *dst = Poll::Ready(take_output(cell));
@@ -603,16 +747,17 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
     }
 }
 
+/// Moves the output out of the stage, leaving it empty.
+///
 /// # Safety
-/// The task is COMPLETE and the caller owns the output (rule 7).
+/// The task is COMPLETE and the caller is the `JoinHandle`, which has just cleared
+/// JOIN_INTEREST, finding it set: the output is in the stage and the caller's (rules 7 and
+/// 10).
 unsafe fn take_output<F: Future>(cell: &Cell<F>) -> Result<F::Output, JoinError> {
     cell.stage.with_mut(|stage| {
-        // SAFETY: forwarded from the caller.
-        let stage = unsafe { &mut *stage };
-        match mem::replace(stage, Stage::Consumed) {
-            Stage::Finished(output) => output,
-            _ => panic!("JoinHandle polled after it returned the task's output"),
-        }
+        // SAFETY: the live field is the output and it is ours (caller; rule 10); cleared
+        // JOIN_INTEREST means nobody reads or drops it again.
+        unsafe { ManuallyDrop::take(&mut (*stage).output) }
     })
 }
 
@@ -667,14 +812,19 @@ unsafe fn take_join_waker(header: &Header) -> Option<Waker> {
     header.join_waker.with_mut(|w| unsafe { (*w).take() })
 }
 
+/// # Safety
+/// The task is COMPLETE and the caller is its `JoinHandle`, which found JOIN_INTEREST still
+/// set: it never took the output, which is in the stage and the handle's (rules 7 and 10).
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: called through F's vtable by the JoinHandle, which holds a reference.
     let cell = unsafe { cell::<F>(ptr) };
-    report_unobserved_panic(cell);
+    // SAFETY: the handle owns the output in the stage (caller; rules 7 and 10).
+    unsafe { report_unobserved_panic(cell) };
     // A panicking destructor of the output must not unwind out of `JoinHandle::drop`.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: COMPLETE, and the handle owns the output (rule 7).
-        unsafe { store(cell, Stage::Consumed) }
+        // SAFETY: COMPLETE, and the handle owns the output still in the stage (caller;
+        // rules 7 and 10).
+        unsafe { drop_output_in_place(cell) }
     }));
 }
 
@@ -685,8 +835,23 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the task's own `Arc<S>`, from `Arc::into_raw` in `new_task`; nothing uses it
     // after the last reference.
     let scheduler = unsafe { crate::sync::StdArc::from_raw(cell.header.scheduler_ptr::<S>()) };
-    // A future that was never dropped (impossible by rules 5/9, but cheap to guard) or an
-    // output nobody took may panic in its destructor; the worker must survive it.
+    // Rule 10: a task freed before it completed (its run-queue entry was dropped unrun, say)
+    // still has its future, which only we can reach now; a COMPLETE one has nothing, since
+    // whoever owned the output took or dropped it before releasing their reference. The
+    // load sees the final state: the last reference was released with AcqRel.
+    if !cell.header.state.load().is_complete() {
+        // The future's destructor may panic; the worker must survive it.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+            cell.stage.with_mut(|stage| {
+                // SAFETY: not COMPLETE, so the live field is the future (rule 10), and the
+                // last reference is gone, so it is ours alone (rule 1). Dropped once: no
+                // one else can reach the cell, which is freed just below.
+                unsafe { ManuallyDrop::drop(&mut (*stage).future) }
+            })
+        }));
+    }
+    // The header's waker (user code) may panic in its destructor too. The stage is a union
+    // of `ManuallyDrop`s: dropping the cell drops nothing of it.
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
     drop(scheduler);
 }
@@ -694,7 +859,8 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 /// Debug mode: polls the future and reports the poll if it took over the threshold.
 ///
 /// # Safety
-/// The caller holds RUNNING.
+/// As for `poll_future`: the caller holds RUNNING and the future is in the stage (rules 2
+/// and 10).
 #[cold]
 #[inline(never)]
 unsafe fn poll_timed<F: Future>(
@@ -703,21 +869,22 @@ unsafe fn poll_timed<F: Future>(
     spawned_at: &'static Location<'static>,
 ) -> Poll<()> {
     let started = Instant::now();
-    // SAFETY: forwarded from the caller.
+    // SAFETY: forwarded from the caller (rules 2 and 10).
     let ready = unsafe { poll_future(cell, ptr) };
     let took = started.elapsed();
     let header = &cell.header;
     if let Some(hooks) = header.debug_hooks() {
-        hooks.poll_took(header.id, header.name(), spawned_at, took);
+        hooks.poll_took(header.id(), header.name(), spawned_at, took);
     }
     ready
 }
 
 /// Debug mode: the output is about to be dropped unread; if it is a panic, say so.
 ///
-/// Called by the completer (no `JoinHandle`) or the handle's drop (output never read), both
-/// of which own the output (rules 5 and 7).
-fn report_unobserved_panic<F: Future>(cell: &Cell<F>) {
+/// # Safety
+/// The task is COMPLETE, its output is still in the stage, and the caller owns it: the
+/// completer (no `JoinHandle`) or the handle's drop (output never read) (rules 5, 7 and 10).
+unsafe fn report_unobserved_panic<F: Future>(cell: &Cell<F>) {
     let header = &cell.header;
     let Some(spawned_at) = header.spawned_at() else {
         return;
@@ -726,11 +893,12 @@ fn report_unobserved_panic<F: Future>(cell: &Cell<F>) {
         return;
     };
     cell.stage.with(|stage| {
-        // SAFETY: the caller owns the output (see above), so nothing writes the stage.
-        if let Stage::Finished(Err(error)) = unsafe { &*stage } {
+        // SAFETY: the live field is the output and the caller owns it (caller; rule 10), so
+        // nothing else reads or writes the stage while we look.
+        if let Err(error) = unsafe { &*(*stage).output } {
             if error.is_panic() {
                 hooks.unobserved_panic(&UnobservedPanic {
-                    id: header.id,
+                    id: header.id(),
                     name: header.name(),
                     message: error.panic_message(),
                     spawned_at,
@@ -747,5 +915,257 @@ impl std::ops::Deref for WakerRef {
     type Target = Waker;
     fn deref(&self) -> &Waker {
         &self.0
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::mem::size_of;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    use super::{Cell, Header, IdMeta, Notified, Schedule, Stage, Task, TaskMeta, new_task};
+    use crate::sync::{Mutex, StdArc};
+    use crate::task::{Id, JoinHandle};
+
+    /// The header is eight words (64 bytes on 64-bit targets): state, vtable, id-or-meta,
+    /// scheduler, two owned-list links, the two-word join waker. A field added here grows
+    /// every task in every runtime; this test is there to make that a decision.
+    #[test]
+    fn header_is_eight_words() {
+        assert_eq!(size_of::<Header>(), size_of::<[usize; 8]>());
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(size_of::<Header>(), 64);
+    }
+
+    fn cell_size<F: Future>(_: &F) -> usize {
+        size_of::<Cell<F>>()
+    }
+
+    fn stage_size<F: Future>(_: &F) -> usize {
+        size_of::<Stage<F>>()
+    }
+
+    /// An idle task whose future is a small `async` block: the stage is one word (the
+    /// `Result<(), JoinError>` it will hold; no discriminant, rule 10), so the cell is nine
+    /// words, a 72-byte allocation on 64-bit targets.
+    #[test]
+    fn idle_task_cell_is_nine_words() {
+        let future = async { std::future::pending::<()>().await };
+        assert_eq!(stage_size(&future), size_of::<usize>());
+        assert_eq!(cell_size(&future), size_of::<[usize; 9]>());
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(cell_size(&future), 72);
+    }
+
+    #[test]
+    fn id_meta_inline_id() {
+        let id = Id::next();
+        let word = IdMeta::new(id, None);
+        assert_eq!(word.0.addr() & IdMeta::INLINE, IdMeta::INLINE);
+        assert_eq!(word.id(), id);
+        assert!(word.meta().is_none());
+    }
+
+    #[test]
+    fn id_meta_with_meta() {
+        let id = Id::next();
+        let location = std::panic::Location::caller();
+        let meta = TaskMeta::new(Some("worker".into()), Some(location));
+        let word = IdMeta::new(id, meta);
+        assert_eq!(word.0.addr() & IdMeta::INLINE, 0);
+        assert_eq!(word.id(), id);
+        let meta = word.meta().expect("a meta");
+        assert_eq!(meta.name.as_deref(), Some("worker"));
+        assert_eq!(meta.spawned_at, Some(location));
+    }
+
+    /// An id too wide for the tagged word gets a meta of its own and survives whole.
+    #[test]
+    fn id_meta_wide_id() {
+        let wide = Id::from_u64(u64::MAX - 1).unwrap();
+        let word = IdMeta::new(wide, None);
+        if usize::BITS <= 64 {
+            assert_eq!(word.0.addr() & IdMeta::INLINE, 0);
+            let meta = word.meta().expect("a meta holding the id");
+            assert!(meta.name.is_none() && meta.spawned_at.is_none());
+        }
+        assert_eq!(word.id(), wide);
+        assert_eq!(word.id().as_u64(), u64::MAX - 1);
+        // The largest id that fits inline.
+        let max_inline = Id::from_u64((usize::MAX >> 1) as u64).unwrap();
+        let word = IdMeta::new(max_inline, None);
+        assert!(word.meta().is_none());
+        assert_eq!(word.id(), max_inline);
+    }
+
+    #[derive(Default)]
+    struct Queue(Mutex<VecDeque<Notified>>);
+
+    impl Schedule for Queue {
+        fn schedule(this: &StdArc<Self>, task: Notified, _is_yield: bool) {
+            this.0.lock().push_back(task);
+        }
+
+        fn release(&self, _task: &Task) -> Option<Task> {
+            None
+        }
+    }
+
+    impl Queue {
+        fn run_all(&self) {
+            loop {
+                let next = self.0.lock().pop_front();
+                let Some(task) = next else { return };
+                task.run();
+            }
+        }
+    }
+
+    /// Counts its drops.
+    #[derive(Debug)]
+    struct Tracked(Arc<AtomicUsize>);
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn spawn<F>(queue: &StdArc<Queue>, future: F) -> (JoinHandle<F::Output>, Notified)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (_, notified, raw) = new_task(future, queue.clone(), Id::next(), None, false);
+        (JoinHandle::new(raw), notified)
+    }
+
+    fn poll_once<T>(join: &mut JoinHandle<T>) -> Poll<Result<T, crate::task::JoinError>> {
+        Pin::new(join).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// Rule 10: the handle takes the output once; its drop does not drop it again, and a
+    /// second poll panics rather than read the moved-out value.
+    #[test]
+    fn output_taken_once_then_poll_again_panics() {
+        let queue = StdArc::new(Queue::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let output = Tracked(drops.clone());
+        let (mut join, notified) = spawn(&queue, async move { output });
+        Queue::schedule(&queue, notified, false);
+        queue.run_all();
+        let Poll::Ready(Ok(output)) = poll_once(&mut join) else {
+            panic!("the task completed");
+        };
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        let again = panic::catch_unwind(AssertUnwindSafe(|| poll_once(&mut join)));
+        let message = again.expect_err("a second poll panics");
+        assert_eq!(
+            message.downcast_ref::<&str>().copied(),
+            Some("JoinHandle polled after it returned the task's output")
+        );
+        drop(join);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            0,
+            "the handle dropped a taken output"
+        );
+        drop(output);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    /// Rule 10: a handle dropped after completion without reading drops the output, once.
+    #[test]
+    fn unread_output_dropped_once_by_handle() {
+        let queue = StdArc::new(Queue::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let output = Tracked(drops.clone());
+        let (join, notified) = spawn(&queue, async move { output });
+        Queue::schedule(&queue, notified, false);
+        queue.run_all();
+        assert!(join.is_finished());
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(join);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    /// Rule 10: a detached task's output is dropped by the completer, once.
+    #[test]
+    fn detached_output_dropped_once_by_completer() {
+        let queue = StdArc::new(Queue::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let output = Tracked(drops.clone());
+        let (join, notified) = spawn(&queue, async move { output });
+        drop(join);
+        Queue::schedule(&queue, notified, false);
+        queue.run_all();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    /// Rule 10: a task freed before it ran still has its future; `dealloc` drops it, once.
+    #[test]
+    fn never_run_task_drops_its_future_in_dealloc() {
+        let queue = StdArc::new(Queue::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let tracked = Tracked(drops.clone());
+        let (join, notified) = spawn(&queue, async move {
+            let _tracked = tracked;
+        });
+        drop(join);
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(notified);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    /// A destructor that panics.
+    struct PanicsOnDrop(Arc<AtomicUsize>);
+
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            panic!("boom in drop");
+        }
+    }
+
+    /// Rules 6 and 10: an aborted task whose future panics in its destructor completes with
+    /// that panic; the future is dropped once and the error is read from the stage.
+    #[test]
+    fn abort_with_panicking_future_destructor() {
+        let queue = StdArc::new(Queue::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let bomb = PanicsOnDrop(drops.clone());
+        let (mut join, notified) = spawn(&queue, async move {
+            let _bomb = bomb;
+            std::future::pending::<()>().await;
+        });
+        Queue::schedule(&queue, notified, false);
+        queue.run_all();
+        join.abort();
+        queue.run_all();
+        let Poll::Ready(Err(error)) = poll_once(&mut join) else {
+            panic!("the aborted task completed with an error");
+        };
+        assert!(error.is_panic());
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    /// Rule 10: an output that panics in its destructor, dropped unread by the handle, does
+    /// not unwind out of the handle's drop and is not dropped again by `dealloc`.
+    #[test]
+    fn unread_output_with_panicking_destructor() {
+        let queue = StdArc::new(Queue::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let output = PanicsOnDrop(drops.clone());
+        let (join, notified) = spawn(&queue, async move { output });
+        Queue::schedule(&queue, notified, false);
+        queue.run_all();
+        drop(join);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
     }
 }

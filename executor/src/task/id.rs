@@ -21,6 +21,12 @@ impl Id {
     pub fn as_u64(&self) -> u64 {
         self.0.get()
     }
+
+    /// The id whose number is `n`, if `n` is not 0 (every id is at least 1). For the task
+    /// header, which stores an id as a bare number (`core::IdMeta`).
+    pub(crate) fn from_u64(n: u64) -> Option<Id> {
+        NonZeroU64::new(n).map(Id)
+    }
 }
 
 impl fmt::Display for Id {

@@ -52,7 +52,7 @@ impl<T> JoinHandle<T> {
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.header().id()
     }
 
     /// A handle that can abort the task but not await it.
@@ -109,7 +109,7 @@ impl AbortHandle {
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.header().id()
     }
 }
 

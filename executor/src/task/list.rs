@@ -214,7 +214,7 @@ impl OwnedTasks {
                 // SAFETY: linked, under the shard lock: alive (rule 2).
                 let header = unsafe { task.as_ref() };
                 TaskInfo {
-                    id: header.id,
+                    id: header.id(),
                     name: header.name().map(str::to_owned),
                     state: task_state(header.state.load()),
                 }

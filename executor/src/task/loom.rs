@@ -1,4 +1,4 @@
-//! loom models of the task state protocol (rules 1-9 in the module docs); each names the rule
+//! loom models of the task state protocol (rules 1-10 in the module docs); each names the rule
 //! it checks, and each was seen to fail with that rule broken by a one-line mutant.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p spindle-executor --release --lib`.
@@ -515,5 +515,63 @@ fn owned_list_bind_and_remove_race_shutdown() {
             0,
             "a task was left in the closed list"
         );
+    });
+}
+
+/// Rule 10: the stage has no tag, so who drops what is told by the state word alone. The
+/// handle reads the output on one thread while the task completes on another and an abort
+/// (whose handle may hold the last reference, freeing the cell) lands on a third: the
+/// output is taken once, by the handle, and neither the handle's drop nor `dealloc` drops
+/// it again; if the abort won, the future (which holds the would-be output) is dropped
+/// once. (Mutants that keep JOIN_INTEREST set when the handle takes the output, or that
+/// make `dealloc` drop the output of a COMPLETE task, drop it twice.)
+#[test]
+fn join_reads_output_vs_abort_and_last_reference() {
+    loom::model(|| {
+        let scheduler = StdArc::new(TestScheduler::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let output = Tracked {
+            drops: drops.clone(),
+        };
+        let join = spawn(&scheduler, async move { output });
+        let abort = join.abort_handle();
+        let joiner = thread::spawn(move || match loom::future::block_on(join) {
+            Ok(output) => drop(output),
+            Err(e) => assert!(e.is_cancelled()),
+        });
+        let aborter = thread::spawn(move || abort.abort());
+        scheduler.run_all();
+        aborter.join().unwrap();
+        scheduler.run_all();
+        joiner.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// Rule 10: a task freed before it ever ran (its run-queue entry dropped unrun, its handle
+/// dropped on another thread) still has its future, and whichever side frees the cell
+/// drops it, once. (A mutant `dealloc` that drops nothing leaks the future's loom `Arc`.)
+#[test]
+fn dealloc_of_a_task_that_never_ran_drops_its_future() {
+    loom::model(|| {
+        let scheduler = StdArc::new(TestScheduler::default());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let tracked = Tracked {
+            drops: drops.clone(),
+        };
+        let (_, notified, raw) = new_task(
+            async move {
+                let _tracked = tracked;
+            },
+            scheduler.clone(),
+            Id::next(),
+            None,
+            false,
+        );
+        let join: JoinHandle<()> = JoinHandle::new(raw);
+        let dropper = thread::spawn(move || drop(join));
+        drop(notified);
+        dropper.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
     });
 }

@@ -2,13 +2,16 @@
 //!
 //! # Layout
 //!
-//! A task is a single heap cell: a `Header` (state word, vtable, id, optional name and spawn
-//! location, a thin scheduler pointer, the owned list's links, join waker) followed by a
-//! `Stage` that holds first the future, then its output (or the [`JoinError`] that replaces
-//! it), then nothing. Everything that refers to a task — a run-queue entry, a `Waker`, a
-//! `JoinHandle`, an `AbortHandle`, the owned list — is a pointer to the header plus one
-//! counted reference. The vtable is the only place that knows the future's and the
-//! scheduler's types.
+//! A task is a single heap cell: a `Header` (state word, vtable, one word for the id or a
+//! pointer to the boxed name and spawn location that then holds the id, a thin scheduler
+//! pointer, the owned list's links, join waker: eight words, 64 bytes on 64-bit targets)
+//! followed by a `Stage` that holds first the future, then its output (or the [`JoinError`]
+//! that replaces it), then nothing. The stage is an untagged union, as large as the larger of
+//! the future and the output: which of them it holds is told by the state word (rule 10). So on
+//! 64-bit targets an idle task whose future is a small `async` block is a 72-byte allocation.
+//! Everything that refers to a task — a run-queue entry, a `Waker`, a `JoinHandle`, an
+//! `AbortHandle`, the owned list — is a pointer to the header plus one counted reference. The
+//! vtable is the only place that knows the future's and the scheduler's types.
 //!
 //! # The protocol
 //!
@@ -36,7 +39,9 @@
 //!    running task is cancelled by its runner when the poll ends. The future is always
 //!    dropped by the RUNNING holder, never by the aborting thread.
 //! 7. **Join interest.** JOIN_INTEREST is cleared by the `JoinHandle`'s drop only while the
-//!    task is not COMPLETE. If it was COMPLETE, the handle owns the output and drops it.
+//!    task is not COMPLETE. If it was COMPLETE, the handle owns the output and drops it
+//!    (unless it already took it: once COMPLETE, the handle clears the bit when it takes the
+//!    output, rule 10).
 //! 8. **Join waker.** The join waker cell belongs to the `JoinHandle` while JOIN_WAKER is
 //!    clear and to the task side while it is set. The handle writes the waker, then sets the
 //!    bit (Release); if the task completed first the bit stays clear and the handle takes
@@ -50,6 +55,25 @@
 //!    handles cannot keep each other's cells (and through them the runtime) alive.
 //! 9. **Shutdown.** Shutdown sets CANCELLED and, if no one holds RUNNING, claims it and drops
 //!    the future on the shutting-down thread. A running task is left to its runner (rule 6).
+//! 10. **Stage.** The stage carries no tag of its own: what it holds follows from the state
+//!     word, and only the one thread the rules above give it to reads, takes or drops it.
+//!     - *Not COMPLETE*: the future, which is the RUNNING holder's (rule 2). Finishing (the
+//!       poll returned `Ready` or panicked, or the task is cancelled), the runner drops the
+//!       future, leaving the stage empty, then writes the output, all under RUNNING and
+//!       before it flips COMPLETE (rule 5), so no other thread sees those steps (the runner
+//!       always goes on to complete the task).
+//!     - *COMPLETE, JOIN_INTEREST set*: the output, which is the `JoinHandle`'s (rule 7).
+//!       The handle clears JOIN_INTEREST (one RMW) when it takes the output, so the bit then
+//!       means "not yet taken": a second poll finds it clear and panics instead of reading a
+//!       moved-out value, and the handle's drop then drops nothing. A handle dropped
+//!       without taking it drops the output itself, leaving the bit set: nothing looks at
+//!       the stage after the handle is gone.
+//!     - *COMPLETE, JOIN_INTEREST clear when COMPLETE was flipped*: the output, which the
+//!       completer drops at once (rule 5); then nothing.
+//!     - *At deallocation* (rule 1): not COMPLETE means the future is still there (a task
+//!       freed before it ran to completion) and `dealloc` drops it; COMPLETE means the stage
+//!       is empty, because the completer and the handle each dropped or took the output
+//!       before releasing the reference they held.
 
 mod builder;
 mod core;

@@ -14,7 +14,8 @@ const COMPLETE: usize = 1 << 1;
 const NOTIFIED: usize = 1 << 2;
 /// Abort was requested; the next owner of RUNNING drops the future instead of polling (rule 6).
 const CANCELLED: usize = 1 << 3;
-/// A `JoinHandle` exists and will take the output (rule 7).
+/// A `JoinHandle` exists and will take the output (rule 7). Once COMPLETE: the stage still
+/// holds the output, which the handle has not yet taken (rule 10).
 const JOIN_INTEREST: usize = 1 << 4;
 /// The join waker cell holds a waker and belongs to the task side (rule 8).
 const JOIN_WAKER: usize = 1 << 5;
@@ -248,7 +249,8 @@ impl State {
     /// Rules 7 and 8: the `JoinHandle` goes away. Before completion it clears JOIN_INTEREST
     /// and JOIN_WAKER together and returns the state just before: if JOIN_WAKER was set, the
     /// waker cell is the handle's again and it must drop the waker. `Err` if the task is
-    /// complete: the handle then owns the output and must drop it.
+    /// complete: the handle then owns the output and must drop it, unless JOIN_INTEREST is
+    /// clear in the snapshot, which means it already took it (rule 10).
     pub(crate) fn drop_join_interest(&self) -> Result<Snapshot, Snapshot> {
         self.update(|s| {
             if s.is_complete() {
@@ -283,6 +285,24 @@ impl State {
                 (Some(s.0 & !JOIN_WAKER), Ok(()))
             }
         })
+    }
+
+    /// Rule 10: the `JoinHandle` of a COMPLETE task takes the output out of the stage,
+    /// clearing JOIN_INTEREST to record that the stage is now empty. `Err` if it already
+    /// took it (the bit was clear): the stage holds nothing.
+    pub(crate) fn take_output(&self) -> Result<(), Snapshot> {
+        // Relaxed: the handle already synchronized with the completer when it saw COMPLETE
+        // (an Acquire load or RMW), and once COMPLETE nothing but the handle itself reads
+        // or writes JOIN_INTEREST (rules 7 and 10): its later polls and its drop are ordered
+        // after this by the handle's own program order (or by whatever moved it to another
+        // thread), and `dealloc` looks only at COMPLETE.
+        let prev = Snapshot(self.0.fetch_and(!JOIN_INTEREST, Ordering::Relaxed));
+        debug_assert!(prev.is_complete());
+        if prev.is_join_interested() {
+            Ok(())
+        } else {
+            Err(prev)
+        }
     }
 
     /// Rule 1.
