@@ -720,3 +720,36 @@ fn handle_implements_futures_spawn() {
         assert!(err.is_shutdown(), "spawning after shutdown reports it");
     }
 }
+
+/// Idle rule 3: what a task spawns and then waits for while it keeps its worker busy (a long
+/// CPU-bound poll; here a blocking wait) is run by the other worker, not left in the busy
+/// worker's queue. Before every sleeping worker looked at the queues once more, a worker
+/// refused a search could fall asleep beside them: the loom model
+/// `a_burst_of_spawns_reaches_the_other_worker` finds that deterministically; this test runs
+/// the real crossbeam queues, where the window is too narrow to hit on demand, and fails
+/// (after 10 s) only if a spawned task is stranded.
+#[test]
+fn a_busy_worker_does_not_strand_what_it_spawned() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for _ in 0..200 {
+        let (ran, wait) = std::sync::mpsc::channel();
+        let outer = rt.spawn(async move {
+            for _ in 0..3 {
+                let ran = ran.clone();
+                drop(spindle::spawn(async move {
+                    let _ = ran.send(());
+                }));
+            }
+            // The third sits in the LIFO slot, which only this worker runs; the first two
+            // are in its stealable queue.
+            for _ in 0..2 {
+                wait.recv_timeout(Duration::from_secs(10))
+                    .expect("a spawned task was stranded in a busy worker's queue");
+            }
+        });
+        rt.block_on(outer).unwrap();
+    }
+}

@@ -360,3 +360,37 @@ fn driver_event_wakes_a_task_on_the_parked_worker() {
         drop(rt);
     });
 }
+
+/// Idle rules 1-3: a task spawns three tasks in one poll (the first two go to its worker's
+/// stealable queue, the third to the LIFO slot) and then blocks its worker until the first
+/// two have run, so that worker cannot run them itself: the other worker, whatever it was
+/// doing (searching, refused a search by rule 5, going to sleep), must. A stranded task shows
+/// up as a deadlock. (It did, before rule 3 made every worker look again before it sleeps.)
+#[test]
+fn a_burst_of_spawns_reaches_the_other_worker() {
+    model(|| {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let ran = Arc::new((Mutex::new(0), loom::sync::Condvar::new()));
+        let outer_ran = ran.clone();
+        let outer = rt.spawn(async move {
+            for _ in 0..3 {
+                let ran = outer_ran.clone();
+                drop(spindle_executor::spawn(async move {
+                    *ran.0.lock().unwrap() += 1;
+                    ran.1.notify_all();
+                }));
+            }
+            // The third spawn sits in this worker's LIFO slot, which no one else may take;
+            // the first two are in its stealable queue.
+            let mut count = outer_ran.0.lock().unwrap();
+            while *count < 2 {
+                count = outer_ran.1.wait(count).unwrap();
+            }
+        });
+        rt.block_on(outer).unwrap();
+        drop(rt);
+    });
+}

@@ -18,9 +18,14 @@
 //! 2. **Wake only when nobody is looking.** A pusher wakes a sleeper only if no worker is
 //!    searching and some worker is asleep; a searching worker will find the work, and one
 //!    that is running will look at the queues before it sleeps.
-//! 3. **The last searcher looks again.** A worker that leaves the searching state as the
-//!    last searcher re-checks every queue after publishing that (rule 1), and wakes a
-//!    worker if it finds anything.
+//! 3. **Every worker looks again before it sleeps.** A worker that goes to sleep re-checks
+//!    every queue after publishing that (its SeqCst RMW on `state`, then a SeqCst fence, rule
+//!    1), and wakes a worker if it finds anything. Not only the last searcher: a pusher that
+//!    saw a worker still unparked relied on it to look (rule 2), and a worker that was
+//!    refused searching by rule 5 has not looked at the other queues. (Only the last
+//!    searcher once did this; the loom model `a_burst_of_spawns_reaches_the_other_worker`
+//!    found a worker refused by rule 5 falling asleep beside a queue that its owner, busy in
+//!    a long poll, had filled while it still counted as unparked.)
 //! 4. **A woken worker searches.** `worker_to_notify` counts the chosen sleeper as
 //!    unparked and searching before it runs, so two pushes in a row do not both wake
 //!    sleepers for work one searcher can handle, and rule 3 applies to the woken worker.
@@ -118,20 +123,17 @@ impl Idle {
         num_searching(prev) == 1
     }
 
-    /// Rules 1 and 3: the worker goes to sleep. Returns true if it was the last searcher:
-    /// the caller must then look at every queue once more.
-    pub(crate) fn park(&self, worker: usize, searching: bool) -> bool {
+    /// Rules 1 and 3: the worker goes to sleep. The caller must then look at every queue
+    /// once more (rule 3).
+    pub(crate) fn park(&self, worker: usize, searching: bool) {
         let mut sleepers = self.sleepers.lock();
         let dec = ONE_UNPARKED + if searching { ONE_SEARCHING } else { 0 };
-        let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
+        self.state.fetch_sub(dec, Ordering::SeqCst);
         sleepers.push(worker);
-        let last_searcher = searching && num_searching(prev) == 1;
-        if last_searcher {
-            // Rule 1: pairs with the pushers' fence in `should_wake`; the caller's final
-            // look at the queues comes after it.
-            fence(Ordering::SeqCst);
-        }
-        last_searcher
+        drop(sleepers);
+        // Rule 1: pairs with the pushers' fence in `should_wake`; the caller's final look at
+        // the queues comes after it.
+        fence(Ordering::SeqCst);
     }
 
     /// Rule 6: after waking. Returns true if the worker was notified (it is now counted as
@@ -172,7 +174,7 @@ mod loom_tests {
         loom::model(|| {
             let idle = Arc::new(Idle::new(2));
             // Worker 1 is asleep; worker 0 is the one searcher.
-            assert!(!idle.park(1, false));
+            idle.park(1, false);
             assert!(idle.try_start_searching());
             let work = Arc::new(AtomicBool::new(false));
 
@@ -183,7 +185,35 @@ mod loom_tests {
                     idle.worker_to_notify()
                 })
             };
-            let found = idle.park(0, true) && work.load(Ordering::Acquire);
+            idle.park(0, true);
+            let found = work.load(Ordering::Acquire);
+            let woken = pusher.join().unwrap();
+            assert!(
+                found || woken.is_some(),
+                "the work was published but nobody looks at it"
+            );
+        });
+    }
+
+    /// Rule 3: a worker that goes to sleep without searching (rule 5 refused it, say) also
+    /// looks again, since a pusher that saw it unparked did not wake anyone for the work.
+    /// (With only the last searcher looking, the work sat in a queue nobody would look at
+    /// until its busy owner came back.)
+    #[test]
+    fn push_races_a_worker_that_never_searched_going_to_sleep() {
+        loom::model(|| {
+            // Worker 0 pushes from inside a long poll; worker 1 is awake, not searching.
+            let idle = Arc::new(Idle::new(2));
+            let work = Arc::new(AtomicBool::new(false));
+            let pusher = {
+                let (idle, work) = (idle.clone(), work.clone());
+                loom::thread::spawn(move || {
+                    work.store(true, Ordering::Release);
+                    idle.worker_to_notify()
+                })
+            };
+            idle.park(1, false);
+            let found = work.load(Ordering::Acquire);
             let woken = pusher.join().unwrap();
             assert!(
                 found || woken.is_some(),

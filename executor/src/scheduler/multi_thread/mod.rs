@@ -443,8 +443,9 @@ impl WorkerContext {
             core.parks += 1;
             (core.index, std::mem::replace(&mut core.searching, false))
         };
-        // Idle rule 3: the last searcher looks once more after announcing it is leaving.
-        if shared.idle.park(index, was_searching) && shared.has_work_anywhere() {
+        // Idle rule 3: look once more after announcing the sleep.
+        shared.idle.park(index, was_searching);
+        if shared.has_work_anywhere() {
             shared.notify_parked();
         }
         loop {
