@@ -96,12 +96,23 @@ pub(crate) unsafe fn recv_iov(
     Ok((n, drained))
 }
 
-/// One `iovec` for a byte buffer that may be uninitialised (nothing is read from it).
-pub(crate) fn iovec_of(buf: &mut [std::mem::MaybeUninit<u8>]) -> libc::iovec {
-    libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    }
+/// Reads from `io` into the buffers `iov` describes once it is readable, through
+/// [`recv_iov`] (so a drained TCP socket clears readiness, slot rule 10).
+///
+/// # Safety
+///
+/// As for [`recv_iov`]: each `iovec` describes memory valid for writes of its length until
+/// this returns.
+pub(crate) unsafe fn poll_recv<T: std::os::fd::AsFd>(
+    io: &crate::Async<T>,
+    cx: &mut std::task::Context<'_>,
+    iov: &mut [libc::iovec],
+    hinted: bool,
+) -> std::task::Poll<std::io::Result<usize>> {
+    io.poll_read_hinted(cx, |io| {
+        // SAFETY: the caller's contract, for the duration of this call.
+        unsafe { recv_iov(io.as_fd(), &mut *iov, hinted) }
+    })
 }
 
 /// Defines a stream's shared body (see the module doc) for `$stream`, a struct in the calling
@@ -184,20 +195,12 @@ macro_rules! stream {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                let iov = libc::iovec {
+                let mut iov = [libc::iovec {
                     iov_base: buf.as_mut_ptr().cast(),
                     iov_len: buf.len(),
-                };
-                self.io.poll_read_hinted(cx, |io| {
-                    // SAFETY: `iov` describes `buf`, writable and borrowed for the call.
-                    unsafe {
-                        $crate::net::stream::recv_iov(
-                            std::os::fd::AsFd::as_fd(io),
-                            &mut [iov],
-                            $hinted,
-                        )
-                    }
-                })
+                }];
+                // SAFETY: `iov` describes `buf`, writable and borrowed until this returns.
+                unsafe { $crate::net::stream::poll_recv(&self.io, cx, &mut iov, $hinted) }
             }
 
             #[cfg(any(feature = "hyper", feature = "tokio-io"))]
@@ -206,18 +209,13 @@ macro_rules! stream {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [std::mem::MaybeUninit<u8>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                let iov = $crate::net::stream::iovec_of(buf);
-                self.io.poll_read_hinted(cx, |io| {
-                    // SAFETY: `iov` describes `buf`, writable and borrowed for the call; the
-                    // kernel only writes it.
-                    unsafe {
-                        $crate::net::stream::recv_iov(
-                            std::os::fd::AsFd::as_fd(io),
-                            &mut [iov],
-                            $hinted,
-                        )
-                    }
-                })
+                let mut iov = [libc::iovec {
+                    iov_base: buf.as_mut_ptr().cast(),
+                    iov_len: buf.len(),
+                }];
+                // SAFETY: `iov` describes `buf`, writable and borrowed until this returns; the
+                // kernel only writes it.
+                unsafe { $crate::net::stream::poll_recv(&self.io, cx, &mut iov, $hinted) }
             }
 
             fn poll_read_vectored_priv(
@@ -225,20 +223,16 @@ macro_rules! stream {
                 cx: &mut std::task::Context<'_>,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                // SAFETY: std guarantees `IoSliceMut` is ABI-compatible with `iovec` on Unix;
-                // the slice is borrowed mutably, so the buffers are writable for the call.
+                // SAFETY: std guarantees `IoSliceMut` is ABI-compatible with `iovec` on Unix.
                 let iov = unsafe {
                     std::slice::from_raw_parts_mut(
                         bufs.as_mut_ptr().cast::<libc::iovec>(),
                         bufs.len(),
                     )
                 };
-                self.io.poll_read_hinted(cx, |io| {
-                    // SAFETY: each `iovec` is one of the caller's `IoSliceMut`s (see above).
-                    unsafe {
-                        $crate::net::stream::recv_iov(std::os::fd::AsFd::as_fd(io), iov, $hinted)
-                    }
-                })
+                // SAFETY: each `iovec` is one of the caller's `IoSliceMut`s, borrowed mutably
+                // until this returns.
+                unsafe { $crate::net::stream::poll_recv(&self.io, cx, iov, $hinted) }
             }
 
             fn poll_write_priv(

@@ -164,11 +164,31 @@ mod loom_tests {
     use super::*;
     use crate::sync::{Arc, AtomicBool};
 
+    /// A pusher publishes work (an atomic flag written with Release and read with Acquire,
+    /// as crossbeam's deque does) and looks for a sleeper to wake, while worker `parker`
+    /// (searching or not) goes to sleep and looks at the work once more: one of them must
+    /// see it.
+    fn pusher_or_parker_sees_the_work(idle: Arc<Idle>, parker: usize, searching: bool) {
+        let work = Arc::new(AtomicBool::new(false));
+        let pusher = {
+            let (idle, work) = (idle.clone(), work.clone());
+            loom::thread::spawn(move || {
+                work.store(true, Ordering::Release);
+                idle.worker_to_notify()
+            })
+        };
+        idle.park(parker, searching);
+        let found = work.load(Ordering::Acquire);
+        let woken = pusher.join().unwrap();
+        assert!(
+            found || woken.is_some(),
+            "the work was published but nobody looks at it"
+        );
+    }
+
     /// Rule 1: work published while the last searcher goes to sleep is either seen by that
-    /// searcher's final look or makes the pusher wake a sleeper. The queue is an atomic flag
-    /// written with Release and read with Acquire, as crossbeam's deque does. (Without the
-    /// pusher's fence, or the searcher's, both can miss: the work sits in a queue with every
-    /// worker asleep.)
+    /// searcher's final look or makes the pusher wake a sleeper. (Without the pusher's fence,
+    /// or the searcher's, both can miss: the work sits in a queue with every worker asleep.)
     #[test]
     fn push_races_the_last_searcher_going_to_sleep() {
         loom::model(|| {
@@ -176,22 +196,7 @@ mod loom_tests {
             // Worker 1 is asleep; worker 0 is the one searcher.
             idle.park(1, false);
             assert!(idle.try_start_searching());
-            let work = Arc::new(AtomicBool::new(false));
-
-            let pusher = {
-                let (idle, work) = (idle.clone(), work.clone());
-                loom::thread::spawn(move || {
-                    work.store(true, Ordering::Release);
-                    idle.worker_to_notify()
-                })
-            };
-            idle.park(0, true);
-            let found = work.load(Ordering::Acquire);
-            let woken = pusher.join().unwrap();
-            assert!(
-                found || woken.is_some(),
-                "the work was published but nobody looks at it"
-            );
+            pusher_or_parker_sees_the_work(idle, 0, true);
         });
     }
 
@@ -203,22 +208,7 @@ mod loom_tests {
     fn push_races_a_worker_that_never_searched_going_to_sleep() {
         loom::model(|| {
             // Worker 0 pushes from inside a long poll; worker 1 is awake, not searching.
-            let idle = Arc::new(Idle::new(2));
-            let work = Arc::new(AtomicBool::new(false));
-            let pusher = {
-                let (idle, work) = (idle.clone(), work.clone());
-                loom::thread::spawn(move || {
-                    work.store(true, Ordering::Release);
-                    idle.worker_to_notify()
-                })
-            };
-            idle.park(1, false);
-            let found = work.load(Ordering::Acquire);
-            let woken = pusher.join().unwrap();
-            assert!(
-                found || woken.is_some(),
-                "the work was published but nobody looks at it"
-            );
+            pusher_or_parker_sees_the_work(Arc::new(Idle::new(2)), 1, false);
         });
     }
 
