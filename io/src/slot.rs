@@ -519,6 +519,14 @@ mod loom_tests {
         Ok(())
     }
 
+    /// Waits, through the poll slot, until the slot is readable.
+    fn wait_readable(slot: &Slot) -> ReadyEvent {
+        loom::future::block_on(poll_fn(|cx| {
+            slot.poll_ready(Direction::Read, cx, Waiter::PollSlot, no_arm)
+        }))
+        .unwrap()
+    }
+
     fn deliver(slot: &Slot, ready: usize) {
         let mut wake = Vec::new();
         slot.set_readiness(ready, false, &mut wake);
@@ -657,17 +665,10 @@ mod loom_tests {
                 thread::spawn(move || deliver(&slot, READABLE))
             };
             // The operation saw readiness, then got WouldBlock, and clears.
-            let event = loom::future::block_on(poll_fn(|cx| {
-                slot.poll_ready(Direction::Read, cx, Waiter::PollSlot, no_arm)
-            }))
-            .unwrap();
-            slot.clear_readiness(event);
+            slot.clear_readiness(wait_readable(&slot));
             // Whether the second event landed before or after the clear, it must be visible
             // now or wake us later: waiting must finish.
-            loom::future::block_on(poll_fn(|cx| {
-                slot.poll_ready(Direction::Read, cx, Waiter::PollSlot, no_arm)
-            }))
-            .unwrap();
+            wait_readable(&slot);
             driver.join().unwrap();
         });
     }
@@ -685,19 +686,17 @@ mod loom_tests {
                 let slot = slot.clone();
                 thread::spawn(move || deliver(&slot, READABLE | HANGUP))
             };
-            let ready = || {
-                loom::future::block_on(poll_fn(|cx| {
-                    slot.poll_ready(Direction::Read, cx, Waiter::PollSlot, no_arm)
-                }))
-                .unwrap()
-            };
             // A read took data and the kernel said nothing is left.
-            slot.clear_drained(ready());
+            slot.clear_drained(wait_readable(&slot));
             // The hang-up came before or after the clear: either way it is seen.
-            let event = ready();
+            let event = wait_readable(&slot);
             driver.join().unwrap();
             // The read after the hang-up gets data again and drains: still readable.
-            let event = if event.hangup { event } else { ready() };
+            let event = if event.hangup {
+                event
+            } else {
+                wait_readable(&slot)
+            };
             slot.clear_drained(event);
             let mut cx = Context::from_waker(Waker::noop());
             assert!(
