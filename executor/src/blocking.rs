@@ -90,7 +90,7 @@ impl BlockingPool {
         &self,
         f: F,
         handle: &Handle,
-        meta: Option<Box<TaskMeta>>,
+        meta: Option<TaskMeta>,
     ) -> std::io::Result<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -42,91 +42,80 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     }
 }
 
-/// What most tasks do without: a name, and (in debug mode) where they were spawned. Boxed
-/// and optional: an unnamed task in a runtime without debug mode keeps its id in the
-/// header word that would point here ([`IdMeta`]); a task with a `TaskMeta` keeps its id in
-/// it.
-#[derive(Debug)]
+/// What most tasks do without: a name, and (in debug mode) where they were spawned. An
+/// unnamed task in a runtime without debug mode has none, and keeps its id in the header
+/// word that would point at it ([`IdMeta`]).
+#[derive(Debug, Default)]
 pub(crate) struct TaskMeta {
     name: Option<Box<str>>,
     spawned_at: Option<&'static Location<'static>>,
-    /// The task's id: `None` only from `TaskMeta::new` until `new_task` (through
-    /// `IdMeta::new`) fills it in.
-    id: Option<Id>,
 }
 
 impl TaskMeta {
     pub(crate) fn new(
         name: Option<Box<str>>,
         spawned_at: Option<&'static Location<'static>>,
-    ) -> Option<Box<TaskMeta>> {
-        (name.is_some() || spawned_at.is_some()).then(|| {
-            Box::new(TaskMeta {
-                name,
-                spawned_at,
-                id: None,
-            })
-        })
+    ) -> Option<TaskMeta> {
+        (name.is_some() || spawned_at.is_some()).then_some(TaskMeta { name, spawned_at })
     }
+}
+
+/// What an [`IdMeta`] points at when the task has a [`TaskMeta`].
+struct BoxedMeta {
+    id: Id,
+    meta: TaskMeta,
 }
 
 /// A task's id and its optional [`TaskMeta`] in one word.
 ///
 /// Either `(id << 1) | 1` (odd: no meta, the common case) or a pointer from
-/// `Box::<TaskMeta>::into_raw` (even: the box is word-aligned), and then the meta holds the
-/// id. Written once by `new_task` and never changed until `dealloc` frees the meta, so any
-/// holder of a reference may read it from any thread (rule 1). An id too wide for the
-/// tagged form (possible only where `usize` has fewer than 64 bits) gets a meta of its own,
-/// so ids stay 64-bit everywhere.
-struct IdMeta(*mut TaskMeta);
+/// `Box::<BoxedMeta>::into_raw` (even: the box is word-aligned), which holds the id beside
+/// the meta. Written once by `new_task` and never changed until `dealloc` frees the box, so
+/// any holder of a reference may read it from any thread (rule 1). An id too wide for the
+/// tagged form (possible only where `usize` has fewer than 64 bits) gets a box with an empty
+/// meta, so ids stay 64-bit everywhere.
+struct IdMeta(*mut BoxedMeta);
 
 // The pointer form must be even for the tag bit to tell the two forms apart.
-const _: () = assert!(std::mem::align_of::<TaskMeta>() >= 2);
+const _: () = assert!(std::mem::align_of::<BoxedMeta>() >= 2);
 
 impl IdMeta {
     /// The low bit that marks the inline-id form.
     const INLINE: usize = 1;
 
-    fn new(id: Id, meta: Option<Box<TaskMeta>>) -> IdMeta {
+    fn new(id: Id, meta: Option<TaskMeta>) -> IdMeta {
         let inline = usize::try_from(id.as_u64())
             .ok()
             .filter(|&n| n <= usize::MAX >> 1);
         match (meta, inline) {
             (None, Some(n)) => IdMeta(ptr::without_provenance_mut((n << 1) | Self::INLINE)),
-            (meta, _) => {
-                let mut meta = meta.unwrap_or_else(|| {
-                    Box::new(TaskMeta {
-                        name: None,
-                        spawned_at: None,
-                        id: None,
-                    })
-                });
-                meta.id = Some(id);
-                IdMeta(Box::into_raw(meta))
-            }
+            (meta, _) => IdMeta(Box::into_raw(Box::new(BoxedMeta {
+                id,
+                meta: meta.unwrap_or_default(),
+            }))),
         }
     }
 
-    fn meta(&self) -> Option<&TaskMeta> {
+    fn boxed(&self) -> Option<&BoxedMeta> {
         if self.0.addr() & Self::INLINE != 0 {
             return None;
         }
         // SAFETY: an even word is the pointer `Box::into_raw` gave in `new`; the box is freed
         // only by `drop`, in `dealloc`, once the last reference is gone (rule 1), and nothing
-        // writes the meta after `new`, so a shared borrow for as long as `self` is fine.
+        // writes it after `new`, so a shared borrow for as long as `self` is fine.
         Some(unsafe { &*self.0 })
+    }
+
+    fn meta(&self) -> Option<&TaskMeta> {
+        self.boxed().map(|boxed| &boxed.meta)
     }
 
     #[inline]
     fn id(&self) -> Id {
-        let word = self.0.addr();
-        if word & Self::INLINE != 0 {
+        match self.boxed() {
+            Some(boxed) => boxed.id,
             // `new` stored `(id << 1) | 1` with `id >= 1`.
-            Id::from_u64((word >> 1) as u64).expect("an inline task id is never 0")
-        } else {
-            self.meta()
-                .and_then(|meta| meta.id)
-                .expect("new_task sets the id of a task's meta")
+            None => Id::from_u64((self.0.addr() >> 1) as u64).expect("a task id is never 0"),
         }
     }
 }
@@ -412,7 +401,7 @@ pub(crate) fn new_task<F, S>(
     future: F,
     scheduler: crate::sync::StdArc<S>,
     id: Id,
-    meta: Option<Box<TaskMeta>>,
+    meta: Option<TaskMeta>,
     in_list: bool,
 ) -> (Option<Task>, Notified, RawTask)
 where
@@ -808,8 +797,10 @@ unsafe fn set_join_waker(header: &Header, waker: &Waker) -> Result<(), Snapshot>
 /// The caller owns the cell under rule 8: the handle while JOIN_WAKER is clear, the completer
 /// when the bit was set as it flipped COMPLETE.
 unsafe fn take_join_waker(header: &Header) -> Option<Waker> {
-    // SAFETY: forwarded from the caller.
-    header.join_waker.with_mut(|w| unsafe { (*w).take() })
+    header.join_waker.with_mut(|w| {
+        // SAFETY: the cell is the caller's under rule 8 (the caller's contract).
+        unsafe { (*w).take() }
+    })
 }
 
 /// # Safety
@@ -992,7 +983,7 @@ mod tests {
         let word = IdMeta::new(wide, None);
         if usize::BITS <= 64 {
             assert_eq!(word.0.addr() & IdMeta::INLINE, 0);
-            let meta = word.meta().expect("a meta holding the id");
+            let meta = word.meta().expect("an empty meta beside the id");
             assert!(meta.name.is_none() && meta.spawned_at.is_none());
         }
         assert_eq!(word.id(), wide);

@@ -231,7 +231,7 @@ pub(crate) fn spawn_into<S, F>(
     owned: &OwnedTasks,
     scheduler: &crate::sync::StdArc<S>,
     future: F,
-    meta: Option<Box<super::TaskMeta>>,
+    meta: Option<super::TaskMeta>,
 ) -> super::JoinHandle<F::Output>
 where
     S: super::Schedule,

@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! A task is a single heap cell: a `Header` (state word, vtable, one word for the id or a
-//! pointer to the boxed name and spawn location that then holds the id, a thin scheduler
+//! pointer to a box holding the id beside the name and spawn location, a thin scheduler
 //! pointer, the owned list's links, join waker: eight words, 64 bytes on 64-bit targets)
 //! followed by a `Stage` that holds first the future, then its output (or the [`JoinError`]
 //! that replaces it), then nothing. The stage is an untagged union, as large as the larger of
