@@ -598,7 +598,7 @@ unsafe fn poll_future<F: Future>(cell: &Cell<F>, ptr: NonNull<Header>) -> Poll<(
 ///
 /// # Safety
 /// The caller holds RUNNING of a task that is not COMPLETE and whose future is still in the
-/// stage (rules 2 and 10).
+/// stage (rules 2 and 10), or holds the last reference to such a task (`dealloc`, rule 1).
 unsafe fn drop_future<F: Future>(cell: &Cell<F>) -> Result<(), Box<dyn Any + Send>> {
     let _current = CurrentTaskGuard::enter(cell.header.id());
     panic::catch_unwind(AssertUnwindSafe(|| {
@@ -623,18 +623,24 @@ unsafe fn store_output<F: Future>(cell: &Cell<F>, output: Result<F::Output, Join
     });
 }
 
-/// Drops the output in place.
+/// Drops an output nobody will read: reports it first if it is a panic (debug mode), and
+/// contains a panic from its destructor, which has nowhere to go (it must not unwind into
+/// the worker or out of `JoinHandle::drop`).
 ///
 /// # Safety
 /// The task is COMPLETE, the stage still holds the output, and the caller owns it: the
 /// completer when JOIN_INTEREST was clear as it flipped COMPLETE, or the `JoinHandle` while
 /// JOIN_INTEREST is still set (rules 5, 7 and 10). The stage is empty afterwards.
-unsafe fn drop_output_in_place<F: Future>(cell: &Cell<F>) {
-    cell.stage.with_mut(|stage| {
-        // SAFETY: the live field is the output and it is the caller's (caller; rule 10);
-        // it is dropped here once and never read again.
-        unsafe { ManuallyDrop::drop(&mut (*stage).output) }
-    });
+unsafe fn discard_output<F: Future>(cell: &Cell<F>) {
+    // SAFETY: the output is in the stage and the caller's (caller).
+    unsafe { report_unobserved_panic(cell) };
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: the live field is the output and it is the caller's (caller; rule 10);
+            // it is dropped here once and never read again.
+            unsafe { ManuallyDrop::drop(&mut (*stage).output) }
+        })
+    }));
 }
 
 /// Rule 6: drops the future and completes with a cancellation (or with the panic its
@@ -678,16 +684,10 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, refs: usize) {
             1
         });
     if !prev.is_join_interested() {
+        // No JoinHandle will read the output (rule 7): drop it here.
         // SAFETY: COMPLETE without join interest: the output is in the stage and ours
         // (rules 5 and 10).
-        unsafe { report_unobserved_panic(cell) };
-        // No JoinHandle will read the output (rule 7): drop it here. A panic from the
-        // output's destructor has nowhere to go; it must not unwind into the worker.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: COMPLETE without join interest: the output is in the stage and ours
-            // (rules 5 and 10).
-            unsafe { drop_output_in_place(cell) }
-        }));
+        unsafe { discard_output(cell) };
     } else if prev.is_join_waker_set() {
         // Taking the waker out frees whatever it holds now rather than when the cell is freed.
         // SAFETY: JOIN_WAKER was set when we flipped COMPLETE: the cell is ours (rule 8), and
@@ -809,14 +809,9 @@ unsafe fn take_join_waker(header: &Header) -> Option<Waker> {
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: called through F's vtable by the JoinHandle, which holds a reference.
     let cell = unsafe { cell::<F>(ptr) };
-    // SAFETY: the handle owns the output in the stage (caller; rules 7 and 10).
-    unsafe { report_unobserved_panic(cell) };
-    // A panicking destructor of the output must not unwind out of `JoinHandle::drop`.
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: COMPLETE, and the handle owns the output still in the stage (caller;
-        // rules 7 and 10).
-        unsafe { drop_output_in_place(cell) }
-    }));
+    // SAFETY: COMPLETE, and the handle owns the output still in the stage (caller; rules 7
+    // and 10).
+    unsafe { discard_output(cell) };
 }
 
 unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
@@ -831,15 +826,10 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // whoever owned the output took or dropped it before releasing their reference. The
     // load sees the final state: the last reference was released with AcqRel.
     if !cell.header.state.load().is_complete() {
-        // The future's destructor may panic; the worker must survive it.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-            cell.stage.with_mut(|stage| {
-                // SAFETY: not COMPLETE, so the live field is the future (rule 10), and the
-                // last reference is gone, so it is ours alone (rule 1). Dropped once: no
-                // one else can reach the cell, which is freed just below.
-                unsafe { ManuallyDrop::drop(&mut (*stage).future) }
-            })
-        }));
+        // SAFETY: not COMPLETE, so the live field is the future (rule 10), and the last
+        // reference is gone, so it is ours alone, as RUNNING would make it (rule 1). A panic
+        // from its destructor is contained there; the worker survives it.
+        let _ = unsafe { drop_future(&cell) };
     }
     // The header's waker (user code) may panic in its destructor too. The stage is a union
     // of `ManuallyDrop`s: dropping the cell drops nothing of it.
