@@ -653,17 +653,23 @@ mod loom_tests {
         });
     }
 
+    /// A readable slot, and a driver thread delivering `ready` to it once more.
+    fn readable_then_delivering(ready: usize) -> (SlotTable, Arc<Slot>, thread::JoinHandle<()>) {
+        let table = SlotTable::new();
+        let slot = table.insert().unwrap();
+        deliver(&slot, READABLE);
+        let driver = {
+            let slot = slot.clone();
+            thread::spawn(move || deliver(&slot, ready))
+        };
+        (table, slot, driver)
+    }
+
     /// Rule 4: an operation clearing readiness it saw never erases an event that came later.
     #[test]
     fn clear_never_erases_a_newer_event() {
         loom::model(|| {
-            let table = SlotTable::new();
-            let slot = table.insert().unwrap();
-            deliver(&slot, READABLE);
-            let driver = {
-                let slot = slot.clone();
-                thread::spawn(move || deliver(&slot, READABLE))
-            };
+            let (_table, slot, driver) = readable_then_delivering(READABLE);
             // The operation saw readiness, then got WouldBlock, and clears.
             slot.clear_readiness(wait_readable(&slot));
             // Whether the second event landed before or after the clear, it must be visible
@@ -679,13 +685,7 @@ mod loom_tests {
     #[test]
     fn drained_clear_spares_newer_events_and_hangups() {
         loom::model(|| {
-            let table = SlotTable::new();
-            let slot = table.insert().unwrap();
-            deliver(&slot, READABLE);
-            let driver = {
-                let slot = slot.clone();
-                thread::spawn(move || deliver(&slot, READABLE | HANGUP))
-            };
+            let (_table, slot, driver) = readable_then_delivering(READABLE | HANGUP);
             // A read took data and the kernel said nothing is left.
             slot.clear_drained(wait_readable(&slot));
             // The hang-up came before or after the clear: either way it is seen.
