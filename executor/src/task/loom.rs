@@ -93,6 +93,19 @@ struct Tracked {
     drops: Arc<AtomicUsize>,
 }
 
+impl Tracked {
+    /// A value that counts its drops, and the counter.
+    fn new() -> (Tracked, Arc<AtomicUsize>) {
+        let drops = Arc::new(AtomicUsize::new(0));
+        (
+            Tracked {
+                drops: drops.clone(),
+            },
+            drops,
+        )
+    }
+}
+
 impl Drop for Tracked {
     fn drop(&mut self) {
         self.drops.fetch_add(1, Ordering::SeqCst);
@@ -155,10 +168,7 @@ fn wake_from_two_threads() {
 fn abort_vs_complete() {
     loom::model(|| {
         let scheduler = StdArc::new(TestScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let tracked = Tracked {
-            drops: drops.clone(),
-        };
+        let (tracked, drops) = Tracked::new();
         let signal = Signal::default();
         let wait = signal.wait();
         let join = spawn(&scheduler, async move {
@@ -187,10 +197,7 @@ fn abort_vs_complete() {
 fn join_handle_drop_vs_complete() {
     loom::model(|| {
         let scheduler = StdArc::new(TestScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let output = Tracked {
-            drops: drops.clone(),
-        };
+        let (output, drops) = Tracked::new();
         let join = spawn(&scheduler, async move { output });
         let dropper = thread::spawn(move || drop(join));
         scheduler.run_all();
@@ -217,10 +224,7 @@ fn join_waker_vs_complete() {
 fn waker_drop_as_last_reference() {
     loom::model(|| {
         let scheduler = StdArc::new(TestScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let tracked = Tracked {
-            drops: drops.clone(),
-        };
+        let (tracked, drops) = Tracked::new();
         let signal = Signal::default();
         let wait = signal.wait();
         let join = spawn(&scheduler, async move {
@@ -242,10 +246,7 @@ fn waker_drop_as_last_reference() {
 fn shutdown_vs_wake() {
     loom::model(|| {
         let scheduler = StdArc::new(TestScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let tracked = Tracked {
-            drops: drops.clone(),
-        };
+        let (tracked, drops) = Tracked::new();
         let signal = Signal::default();
         let wait = signal.wait();
         let (listed, notified, raw) = new_task(
@@ -301,10 +302,7 @@ fn wake_by_ref_during_poll() {
 fn abort_during_poll() {
     loom::model(|| {
         let scheduler = StdArc::new(TestScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let tracked = Tracked {
-            drops: drops.clone(),
-        };
+        let (tracked, drops) = Tracked::new();
         let join = spawn(&scheduler, async move {
             let _tracked = tracked;
             std::future::pending::<()>().await;
@@ -462,10 +460,7 @@ impl ListedScheduler {
 fn owned_list_bind_and_remove_race_shutdown() {
     loom::model(|| {
         let scheduler = StdArc::new(ListedScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let tracked = Tracked {
-            drops: drops.clone(),
-        };
+        let (tracked, drops) = Tracked::new();
         let first = super::list::spawn_into(
             &scheduler.owned.0,
             &scheduler,
@@ -529,10 +524,7 @@ fn owned_list_bind_and_remove_race_shutdown() {
 fn join_reads_output_vs_abort_and_last_reference() {
     loom::model(|| {
         let scheduler = StdArc::new(TestScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let output = Tracked {
-            drops: drops.clone(),
-        };
+        let (output, drops) = Tracked::new();
         let join = spawn(&scheduler, async move { output });
         let abort = join.abort_handle();
         let joiner = thread::spawn(move || match loom::future::block_on(join) {
@@ -555,10 +547,7 @@ fn join_reads_output_vs_abort_and_last_reference() {
 fn dealloc_of_a_task_that_never_ran_drops_its_future() {
     loom::model(|| {
         let scheduler = StdArc::new(TestScheduler::default());
-        let drops = Arc::new(AtomicUsize::new(0));
-        let tracked = Tracked {
-            drops: drops.clone(),
-        };
+        let (tracked, drops) = Tracked::new();
         let (_, notified, raw) = new_task(
             async move {
                 let _tracked = tracked;
