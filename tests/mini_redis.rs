@@ -427,18 +427,38 @@ fn a_hundred_pipelined_commands_get_a_hundred_replies_in_order() {
     });
 }
 
-/// A client that keeps doing SET/GET round trips until `stop`; how many it completed.
-async fn bystander(addr: SocketAddr, stop: Arc<AtomicBool>) -> usize {
-    let mut c = Client::connect(addr).await;
-    let mut rounds = 0;
-    while !stop.load(Ordering::Relaxed) {
-        let value = rounds.to_string();
-        assert_eq!(c.cmd(&["SET", "bystander", &value]).await, simple("OK"));
-        assert_eq!(c.cmd(&["GET", "bystander"]).await, bulk(&value));
-        rounds += 1;
-        sleep(Duration::from_millis(1)).await;
+/// Another client, served all along: it keeps doing SET/GET round trips until stopped.
+struct Bystander {
+    stop: Arc<AtomicBool>,
+    task: spindle::task::JoinHandle<usize>,
+}
+
+impl Bystander {
+    fn start(addr: SocketAddr) -> Bystander {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = spindle::spawn(Self::run(addr, stop.clone()));
+        Bystander { stop, task }
     }
-    rounds
+
+    async fn run(addr: SocketAddr, stop: Arc<AtomicBool>) -> usize {
+        let mut c = Client::connect(addr).await;
+        let mut rounds = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let value = rounds.to_string();
+            assert_eq!(c.cmd(&["SET", "bystander", &value]).await, simple("OK"));
+            assert_eq!(c.cmd(&["GET", "bystander"]).await, bulk(&value));
+            rounds += 1;
+            sleep(Duration::from_millis(1)).await;
+        }
+        rounds
+    }
+
+    /// Stops it and checks that it was served all along.
+    async fn stop_and_check(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let rounds = timeout(PATIENCE, self.task).await.unwrap().unwrap();
+        assert!(rounds > 0, "the other client was never served");
+    }
 }
 
 /// Sends `bytes`, then returns everything the server sends before it closes.
@@ -501,8 +521,7 @@ fn bad_input_closes_only_that_connection_and_memory_stays_bounded() {
         let config = small_config();
         let server = Server::start("127.0.0.1:0", config.clone()).await.unwrap();
         let addr = server.addr;
-        let stop = Arc::new(AtomicBool::new(false));
-        let other = spindle::spawn(bystander(addr, stop.clone()));
+        let other = Bystander::start(addr);
 
         let cases: &[(&str, &[u8], &str)] = &[
             (
@@ -588,9 +607,7 @@ fn bad_input_closes_only_that_connection_and_memory_stays_bounded() {
         let _ = timeout(Duration::from_secs(2), c.stream.write_all(&noise)).await;
         drop(c);
 
-        stop.store(true, Ordering::Relaxed);
-        let rounds = timeout(PATIENCE, other).await.unwrap().unwrap();
-        assert!(rounds > 0);
+        other.stop_and_check().await;
         // And a fresh client is served as if nothing happened.
         let mut c = Client::connect(addr).await;
         assert_eq!(c.cmd(&["PING"]).await, simple("PONG"));
@@ -605,8 +622,7 @@ fn a_client_that_stops_reading_is_not_read_from_and_is_dropped() {
         let config = small_config();
         let server = Server::start("127.0.0.1:0", config.clone()).await.unwrap();
         let addr = server.addr;
-        let stop = Arc::new(AtomicBool::new(false));
-        let other = spindle::spawn(bystander(addr, stop.clone()));
+        let other = Bystander::start(addr);
 
         let value = "v".repeat(64 << 10);
         let mut setter = Client::connect(addr).await;
@@ -631,8 +647,7 @@ fn a_client_that_stops_reading_is_not_read_from_and_is_dropped() {
             "replies buffered: {peak}"
         );
 
-        stop.store(true, Ordering::Relaxed);
-        assert!(timeout(PATIENCE, other).await.unwrap().unwrap() > 0);
+        other.stop_and_check().await;
         server.shutdown().await;
     });
 }
